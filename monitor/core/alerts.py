@@ -1,0 +1,130 @@
+"""Alerts: which channel hears about which item, and for which rules.
+
+A *channel* is one Apprise target (one URL line of the Apprise config) with its
+tags. A rule with ``notify: [tags]`` goes to every channel carrying one of those
+tags; a rule without ``notify`` goes to every channel. An item makes at most one
+alert per channel, naming only the rules that fired for that channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from monitor.core.items import Item
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """One delivery target. ``id`` is stable across restarts (derived from its URL)."""
+
+    id: str
+    tags: frozenset[str]
+    label: str  # what logs may show: the URL with its secrets masked
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    """A rule that fired on an item: what it routes to and what it matched."""
+
+    rule: str
+    notify: tuple[str, ...]  # Apprise tags; empty means every channel
+    terms: tuple[str, ...]  # matched terms as they appear in the text
+    snippet: str  # matched terms highlighted as **term**
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """What one channel is told about one item."""
+
+    fingerprint: str
+    channel: str
+    title: str
+    link: str
+    feed: str
+    published: datetime | None
+    rules: tuple[str, ...]
+    terms: tuple[str, ...]
+    snippet: str
+
+    @property
+    def key(self) -> str:
+        """Identity of the alert: one per item per channel."""
+        return f"{self.fingerprint}|{self.channel}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "channel": self.channel,
+            "title": self.title,
+            "link": self.link,
+            "feed": self.feed,
+            "published": self.published.isoformat() if self.published else None,
+            "rules": list(self.rules),
+            "terms": list(self.terms),
+            "snippet": self.snippet,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Alert:
+        published = data.get("published")
+        return cls(
+            fingerprint=data["fingerprint"],
+            channel=data["channel"],
+            title=data["title"],
+            link=data["link"],
+            feed=data["feed"],
+            published=datetime.fromisoformat(published) if published else None,
+            rules=tuple(data["rules"]),
+            terms=tuple(data["terms"]),
+            snippet=data["snippet"],
+        )
+
+
+def routes_to(fired: Fired, channel: Channel) -> bool:
+    # Apprise lowercases tags; so do we, so `notify: [Chat]` reaches `tag: chat`
+    return not fired.notify or bool(channel.tags.intersection(t.lower() for t in fired.notify))
+
+
+def alerts_for(item: Item, fired: Sequence[Fired], channels: Iterable[Channel]) -> list[Alert]:
+    """One alert per channel that at least one fired rule routes to."""
+    alerts = []
+    for channel in channels:
+        mine = [f for f in fired if routes_to(f, channel)]
+        if not mine:
+            continue
+        terms = tuple(dict.fromkeys(t for f in mine for t in f.terms))
+        alerts.append(
+            Alert(
+                fingerprint=item.fingerprint,
+                channel=channel.id,
+                title=item.title or item.link,
+                link=item.link,
+                feed=item.feed_title or item.feed,
+                published=item.published,
+                rules=tuple(f.rule for f in mine),
+                terms=terms,
+                snippet=mine[0].snippet,
+            )
+        )
+    return alerts
+
+
+def render(alert: Alert) -> tuple[str, str]:
+    """Title and plain-text body of an alert message."""
+    when = alert.published.strftime("%Y-%m-%d %H:%M UTC") if alert.published else "time unknown"
+    title = f"[newsmon] {alert.title}"
+    body = "\n".join(
+        [
+            alert.title,
+            alert.link,
+            f"Source: {alert.feed} · {when}",
+            f"Rules: {', '.join(alert.rules)}",
+            f"Matched: {', '.join(alert.terms)}",
+            "",
+            alert.snippet,
+        ]
+    )
+    return title, body

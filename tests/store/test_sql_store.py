@@ -1,0 +1,341 @@
+"""The SQLite store: what the service remembers across polls, alerts and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.core.alerts import Alert
+from monitor.core.items import Item
+from monitor.core.outbox import next_attempt
+from monitor.errors import ConfigError
+from monitor.store import FeedState, Store, open_store
+from monitor.store.sql import SqlStore
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+FEED = "https://news.example.org/world.rss"
+
+
+def item(fingerprint: str = "guid:1", title: str = "Strait tensions rise") -> Item:
+    return Item(
+        fingerprint=fingerprint,
+        feed=FEED,
+        feed_title="Example World",
+        title=title,
+        summary="Warships near Taiwan.",
+        content="",
+        link=f"https://news.example.org/{fingerprint}",
+        published=T0 - timedelta(minutes=5),
+    )
+
+
+def alert(it: Item, channel: str, rules: tuple[str, ...] = ("taiwan",)) -> Alert:
+    return Alert(
+        fingerprint=it.fingerprint,
+        channel=channel,
+        title=it.title,
+        link=it.link,
+        feed=it.feed_title,
+        published=it.published,
+        rules=rules,
+        terms=("Taiwan",),
+        snippet="Warships near **Taiwan**.",
+    )
+
+
+def db_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "nested" / "newsmon.db"
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[Store]:
+    s = await open_store(db_url(db_path))
+    yield s
+    await s.close()
+
+
+# schema and connection ------------------------------------------------------
+
+
+async def test_open_creates_folder_schema_and_wal(store: Store, db_path: Path) -> None:
+    assert db_path.is_file()
+    with sqlite3.connect(db_path) as raw:
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        journal = raw.execute("PRAGMA journal_mode").fetchone()[0]
+        outbox_cols = {r[1] for r in raw.execute("PRAGMA table_info(outbox)")}
+    assert {"feeds", "seen_items", "outbox"} <= tables
+    assert journal == "wal"
+    assert {"fingerprint", "channel", "payload", "attempts", "delivered_at"} <= outbox_cols
+
+
+@pytest.mark.parametrize("scheme", ["sqlite:///", "sqlite+aiosqlite:///"])
+async def test_relative_and_driver_urls(
+    scheme: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = await open_store(f"{scheme}rel/state.db")
+    try:
+        await s.lease_feed(FEED, T0)
+    finally:
+        await s.close()
+    assert (tmp_path / "rel" / "state.db").is_file()
+
+
+async def test_in_memory_store_works() -> None:
+    s = await open_store("sqlite://")
+    try:
+        it = item()
+        assert await s.record_item(it, [alert(it, "c1")], T0) != []
+        assert await s.unseen([it.fingerprint]) == set()
+    finally:
+        await s.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("not a url", "not a database URL"),
+        ("mysql://u:hunter2@db/newsmon", "unsupported database"),
+        ("postgresql://u:hunter2@127.0.0.1:1/newsmon", "driver is not installed"),
+    ],
+)
+async def test_bad_storage_urls_are_config_errors(url: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=says) as err:
+        await open_store(url)
+    assert "hunter2" not in str(err.value)
+
+
+# feeds ----------------------------------------------------------------------
+
+
+async def test_feed_state_round_trip_in_utc(store: Store) -> None:
+    assert await store.feed_state(FEED) is None
+    paris = timezone(timedelta(hours=2))
+    state = FeedState(
+        url=FEED,
+        etag='W/"abc"',
+        last_modified="Wed, 01 May 2024 10:00:00 GMT",
+        next_poll_at=datetime(2024, 5, 1, 14, 5, tzinfo=paris),
+        last_polled_at=datetime(2024, 5, 1, 14, 0, tzinfo=paris),
+        failures=2,
+        last_status=503,
+        last_error="HTTP 503",
+    )
+    await store.save_feed_state(state)
+    got = await store.feed_state(FEED)
+    assert got == state  # aware datetimes compare by instant
+    assert got is not None and got.next_poll_at is not None
+    assert got.next_poll_at.tzinfo == UTC
+    assert got.next_poll_at.hour == 12 and got.next_poll_at.minute == 5
+
+    recovered = replace(state, failures=0, last_status=200, last_error=None, etag=None)
+    await store.save_feed_state(recovered)
+    assert await store.feed_state(FEED) == recovered
+
+
+async def test_due_feeds_keeps_order_and_skips_future_polls(store: Store) -> None:
+    urls = [f"https://f{i}.example.org/rss" for i in range(5)]
+    await store.save_feed_state(FeedState(url=urls[1], next_poll_at=T0 + timedelta(minutes=1)))
+    await store.save_feed_state(FeedState(url=urls[2], next_poll_at=T0 - timedelta(minutes=1)))
+    await store.save_feed_state(FeedState(url=urls[3], next_poll_at=None))
+    await store.save_feed_state(FeedState(url=urls[4], next_poll_at=T0))
+    # never polled (0), past (2), unset (3) and exactly now (4) are due
+    assert await store.due_feeds(urls, T0) == [urls[0], urls[2], urls[3], urls[4]]
+    assert await store.due_feeds(urls, T0 + timedelta(minutes=1)) == urls
+
+
+async def test_due_feeds_handles_more_urls_than_one_statement_takes(store: Store) -> None:
+    urls = [f"https://f{i}.example.org/rss" for i in range(1200)]
+    for url in urls[::2]:
+        await store.lease_feed(url, T0 + timedelta(hours=1))
+    assert await store.due_feeds(urls, T0) == urls[1::2]
+
+
+async def test_lease_feed_hides_a_feed_until_the_lease_ends(store: Store) -> None:
+    await store.save_feed_state(FeedState(url=FEED, etag="e1", failures=1))
+    await store.lease_feed(FEED, T0 + timedelta(seconds=30))
+    assert await store.due_feeds([FEED], T0) == []
+    assert await store.due_feeds([FEED], T0 + timedelta(seconds=30)) == [FEED]
+    state = await store.feed_state(FEED)
+    assert state is not None and state.etag == "e1" and state.failures == 1  # untouched
+
+
+async def test_claim_feed_is_won_once_per_due_period(db_path: Path) -> None:
+    a, b = SqlStore(db_url(db_path)), SqlStore(db_url(db_path))
+    await a.open()
+    await b.open()
+    try:
+        until = T0 + timedelta(minutes=5)
+        won = await asyncio.gather(*(s.claim_feed(FEED, T0, until) for s in (a, b, a, b)))
+        assert sorted(won) == [False, False, False, True]
+        assert await a.claim_feed(FEED, T0 + timedelta(minutes=4), until) is False
+        assert await b.claim_feed(FEED, until, until + timedelta(minutes=5)) is True
+    finally:
+        await a.close()
+        await b.close()
+
+
+# items and outbox -------------------------------------------------------------
+
+
+async def test_record_item_enqueues_one_alert_per_channel_once(store: Store) -> None:
+    it = item()
+    ids = await store.record_item(it, [alert(it, "mail"), alert(it, "chat")], T0)
+    assert len(ids) == 2 and len(set(ids)) == 2
+    assert await store.unseen([it.fingerprint, "guid:other"]) == {"guid:other"}
+
+    again = await store.record_item(it, [alert(it, "mail"), alert(it, "chat")], T0)
+    assert again == []
+    due = await store.due_alerts(T0)
+    assert [(p.id, p.alert.channel) for p in due] == list(zip(ids, ["mail", "chat"], strict=True))
+    assert due[0].alert == alert(it, "mail")
+    assert due[0].attempts == 0 and due[0].last_error is None
+    assert due[0].created_at == T0 and due[0].created_at.tzinfo == UTC
+
+
+async def test_an_item_without_alerts_is_still_remembered(store: Store) -> None:
+    it = item()
+    assert await store.record_item(it, [], T0) == []
+    assert await store.unseen([it.fingerprint]) == set()
+    assert await store.record_item(it, [alert(it, "mail")], T0) == []
+    assert await store.pending_count() == 0
+
+
+async def test_seen_items_and_outbox_survive_a_restart(db_path: Path) -> None:
+    it = item()
+    first = await open_store(db_url(db_path))
+    ids = await first.record_item(it, [alert(it, "mail")], T0)
+    await first.close()
+
+    second = await open_store(db_url(db_path))
+    try:
+        assert await second.unseen([it.fingerprint]) == set()
+        assert await second.record_item(it, [alert(it, "mail")], T0 + timedelta(hours=1)) == []
+        assert [p.id for p in await second.due_alerts(T0)] == ids
+    finally:
+        await second.close()
+
+
+async def test_concurrent_records_of_one_item_alert_once(db_path: Path) -> None:
+    # two stores on one file: the database, not an in-process lock, must decide
+    stores = [SqlStore(db_url(db_path)) for _ in range(2)]
+    for s in stores:
+        await s.open()
+    try:
+        it = item()
+        alerts = [alert(it, f"channel-{n}") for n in range(20)]
+        results = await asyncio.gather(*(s.record_item(it, alerts, T0) for s in stores * 3))
+        winners = [r for r in results if r]
+        assert len(winners) == 1 and len(winners[0]) == 20
+        assert await stores[0].pending_count() == 20
+    finally:
+        for s in stores:
+            await s.close()
+
+
+class _Unserialisable(Alert):
+    """An alert whose payload cannot be built: the outbox insert fails midway."""
+
+    def to_json(self) -> dict[str, Any]:
+        raise RuntimeError("payload lost")
+
+
+async def test_record_item_is_all_or_nothing(store: Store) -> None:
+    it = item()
+    good = alert(it, "mail")
+    bad = _Unserialisable(**{f: getattr(good, f) for f in Alert.__dataclass_fields__})
+    bad = replace(bad, channel="chat")
+    with pytest.raises(RuntimeError, match="payload lost"):
+        await store.record_item(it, [good, bad], T0)
+    # nothing was kept: the item is still unseen, so the next poll alerts again
+    assert await store.unseen([it.fingerprint]) == {it.fingerprint}
+    assert await store.pending_count() == 0
+    assert len(await store.record_item(it, [good], T0)) == 1
+
+
+async def test_record_item_rejects_alerts_for_another_item(store: Store) -> None:
+    with pytest.raises(ValueError, match="not about item"):
+        await store.record_item(item("guid:1"), [alert(item("guid:2"), "mail")], T0)
+
+
+async def test_failed_alerts_back_off_and_delivered_ones_stay_as_history(store: Store) -> None:
+    first, second = item("guid:1"), item("guid:2")
+    [a_id] = await store.record_item(first, [alert(first, "mail")], T0)
+    [b_id] = await store.record_item(second, [alert(second, "mail")], T0 + timedelta(seconds=1))
+    later = T0 + timedelta(seconds=1)
+    assert [p.id for p in await store.due_alerts(later)] == [a_id, b_id]  # oldest first
+    assert [p.id for p in await store.due_alerts(later, limit=1)] == [a_id]
+    assert await store.due_alerts(T0 - timedelta(seconds=1)) == []
+
+    retry_at = next_attempt(1, later)
+    await store.mark_failed(a_id, "Connection refused", retry_at, later)
+    assert [p.id for p in await store.due_alerts(later)] == [b_id]
+    await store.mark_delivered(b_id, later)
+    assert await store.due_alerts(later) == []
+
+    [retry] = await store.due_alerts(retry_at)
+    assert retry.id == a_id and retry.attempts == 1
+    assert retry.last_error == "Connection refused" and retry.next_attempt_at == retry_at
+
+    await store.mark_failed(a_id, "still down", next_attempt(2, retry_at), retry_at)
+    [retry] = await store.due_alerts(retry_at + timedelta(minutes=10))
+    assert retry.attempts == 2 and retry.next_attempt_at == retry_at + timedelta(seconds=4)
+
+    assert (await store.delivered_count(), await store.pending_count()) == (1, 1)
+    await store.mark_delivered(a_id, retry_at + timedelta(seconds=4))
+    # a late failure report for a delivered alert changes nothing
+    await store.mark_failed(a_id, "late", retry_at + timedelta(hours=1), retry_at)
+    assert (await store.delivered_count(), await store.pending_count()) == (2, 0)
+    assert await store.due_alerts(retry_at + timedelta(days=1)) == []
+
+
+async def test_claimed_alerts_are_handed_out_once_until_the_claim_lapses(db_path: Path) -> None:
+    a, b = SqlStore(db_url(db_path)), SqlStore(db_url(db_path))
+    await a.open()
+    await b.open()
+    try:
+        ids: list[int] = []
+        for n in range(6):
+            it = item(f"guid:{n}")
+            ids += await a.record_item(it, [alert(it, "mail")], T0)
+        lease = T0 + timedelta(seconds=30)
+        claims = await asyncio.gather(a.claim_alerts(T0, lease, 4), b.claim_alerts(T0, lease, 4))
+        claimed = [p.id for c in claims for p in c]
+        assert sorted(claimed) == ids and len(set(claimed)) == 6
+        assert await a.claim_alerts(T0 + timedelta(seconds=29), lease) == []
+
+        await a.mark_delivered(ids[0], T0 + timedelta(seconds=1))
+        lapsed = await b.claim_alerts(lease, lease + timedelta(seconds=30))
+        assert [p.id for p in lapsed] == ids[1:]
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_leased_alert_waits_for_its_lease_and_a_delivered_one_ignores_it(
+    store: Store,
+) -> None:
+    first, second = item("guid:1"), item("guid:2")
+    [a_id] = await store.record_item(first, [alert(first, "mail")], T0)
+    [b_id] = await store.record_item(second, [alert(second, "mail")], T0)
+    lease = T0 + timedelta(seconds=30)
+    await store.lease_alert(a_id, lease)
+    assert [p.id for p in await store.due_alerts(T0)] == [b_id]
+    assert [p.id for p in await store.due_alerts(lease)] == [a_id, b_id]
+
+    await store.mark_delivered(b_id, T0)
+    await store.lease_alert(b_id, lease)
+    assert [p.id for p in await store.due_alerts(lease + timedelta(days=1))] == [a_id]
+    assert await store.delivered_count() == 1
