@@ -1,0 +1,235 @@
+"""The ``newsmon`` command line. Every command takes ``--config``; errors print
+one ``file:line: message`` line and exit non-zero."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TextIO, TypeVar
+
+import click
+
+from monitor.config import Settings, config_path, load_settings
+from monitor.core.alerts import Channel
+from monitor.core.rules import Match, RuleSet, snippet
+from monitor.errors import NewsmonError, RuleError
+
+T = TypeVar("T")
+
+
+def _fail(error: NewsmonError | str, code: int = 2) -> None:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(code)
+
+
+def _guard(action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except NewsmonError as exc:
+        _fail(exc)
+        raise  # unreachable: _fail exits
+
+
+def _settings(config: str | None) -> Settings:
+    return _guard(lambda: load_settings(config_path(config)))
+
+
+def _rules(settings: Settings) -> RuleSet:
+    from monitor.rulebook import read_rules
+
+    return _guard(lambda: read_rules(settings.rules_dir))
+
+
+config_option = click.option(
+    "--config",
+    "config",
+    metavar="PATH",
+    default=None,
+    help="Config file (default: $NEWSMON_CONFIG, else config/monitor.yaml).",
+)
+
+
+@click.group()
+@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING…")
+def main(log_level: str) -> None:
+    """newsmon: watch news feeds, alert by email or chat when a story matches your rules."""
+    logging.basicConfig(
+        level=log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Faust's services log their every step under our module's name.
+    for noisy in ("faust", "mode", "aiokafka", "apprise", "monitor.stream.app"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+@main.command()
+@config_option
+def run(config: str | None) -> None:
+    """Run the service until SIGINT/SIGTERM, then drain and exit 0."""
+    from monitor.service import run as run_service
+
+    settings = _settings(config)
+    try:
+        asyncio.run(run_service(settings))
+    except NewsmonError as exc:
+        _fail(exc)
+
+
+@main.command()
+@config_option
+def check(config: str | None) -> None:
+    """Validate the config, every rule file and the Apprise config."""
+    from monitor.notify.channels import load_channels
+    from monitor.rulebook import read_rules
+
+    settings = _settings(config)
+    click.echo(f"{settings.path}: ok, {len(settings.feeds)} feeds")
+    failed = False
+    try:
+        rules = read_rules(settings.rules_dir)
+        click.echo(
+            f"{settings.rules_dir}: ok, {len(rules.rules)} rules, {len(rules.entities)} entities"
+        )
+    except RuleError as exc:
+        click.echo(f"error: {exc}", err=True)
+        failed = True
+    try:
+        channels = load_channels(settings.apprise_config).or_console()
+        click.echo(f"{settings.apprise_config}: ok, alerts go to {_labels(channels.channels)}")
+    except NewsmonError as exc:
+        click.echo(f"error: {exc}", err=True)
+        failed = True
+    sys.exit(1 if failed else 0)
+
+
+def _labels(channels: Iterable[Channel]) -> str:
+    return ", ".join(channel.label for channel in channels) or "nowhere"
+
+
+@main.command()
+@config_option
+@click.option(
+    "--input", "input_file", required=True, type=click.File("r"), help="JSON lines, or -."
+)
+def match(config: str | None, input_file: TextIO) -> None:
+    """Match JSON-lines items against the rules; one JSON line out per item in."""
+    rules = _rules(_settings(config))
+    name = getattr(input_file, "name", "-")
+    for number, line in enumerate(input_file, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("expected a JSON object")
+        except ValueError as exc:
+            _fail(f"{name}:{number}: invalid JSON line: {exc}", 1)
+        fields = _fields(record)
+        matches = rules.match(fields)
+        out = {
+            "id": record.get("id"),
+            "rules": [m.rule.name for m in matches],
+            "matches": [_describe(m, fields) for m in matches],
+        }
+        click.echo(json.dumps(out, ensure_ascii=False))
+
+
+def _fields(record: Mapping[str, Any]) -> dict[str, str]:
+    fields = {key: str(record.get(key) or "") for key in ("title", "summary", "content")}
+    fields["feed"] = " ".join(str(record[k]) for k in ("feed_title", "feed") if record.get(k))
+    return fields
+
+
+def _describe(m: Match, fields: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "rule": m.rule.name,
+        "terms": list(m.terms),
+        "notify": list(m.rule.notify),
+        "spans": [{"field": s.field, "start": s.start, "end": s.end} for s in m.spans],
+        "snippet": m.fired(fields).snippet,
+    }
+
+
+@main.command("test-rule")
+@config_option
+@click.option("--query", help="An ad-hoc query in the rule language.")
+@click.option("--rule", "rule_name", help="The name of a rule from the rule files.")
+@click.option("--text", help="A story: its first line is the title, the rest its content.")
+@click.option("--url", help="A feed URL: every item of it is tested.")
+def test_rule(
+    config: str | None,
+    query: str | None,
+    rule_name: str | None,
+    text: str | None,
+    url: str | None,
+) -> None:
+    """Show what matches and why; exit 0 if anything matched, 1 if not."""
+    if (query is None) == (rule_name is None):
+        _fail("give exactly one of --query or --rule")
+    if (text is None) == (url is None):
+        _fail("give exactly one of --text or --url")
+    rules = _rules(_settings(config))
+    chosen = _guard(
+        lambda: rules.with_query(query) if query is not None else rules.only(rule_name or "")
+    )
+    stories = (
+        [_story_from_text(text)]
+        if text is not None
+        else _guard(lambda: _stories_from_feed(url or ""))
+    )
+    mark = ("\033[1;33m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
+    hits = 0
+    for fields in stories:
+        for m in chosen.match(fields):
+            hits += 1
+            click.echo(f"✔ {m.rule.name}: {fields.get('title') or '(untitled)'}")
+            click.echo(f"  matched: {', '.join(m.terms)}")
+            for field in dict.fromkeys(s.field for s in m.spans):
+                spans = [(s.start, s.end) for s in m.spans if s.field == field]
+                click.echo(f"  {field}: {snippet(fields[field], spans, mark=mark)}")
+    click.echo(f"{hits} match(es) in {len(stories)} item(s)")
+    sys.exit(0 if hits else 1)
+
+
+def _story_from_text(text: str) -> dict[str, str]:
+    title, _, content = text.strip().partition("\n")
+    return {"title": title.strip(), "summary": "", "content": content.strip(), "feed": ""}
+
+
+def _stories_from_feed(url: str) -> list[dict[str, str]]:
+    from monitor.fetch.http import Fetcher
+    from monitor.fetch.parse import parse_feed
+
+    async def fetch() -> list[dict[str, str]]:
+        async with Fetcher() as fetcher:
+            result = await fetcher.fetch(url)
+        if result.error or result.body is None:
+            raise NewsmonError(f"cannot fetch feed: {result.error or result.status}", url)
+        parsed = await asyncio.to_thread(parse_feed, result.body, url)
+        return [item.fields() for item in parsed.items]
+
+    return asyncio.run(fetch())
+
+
+@main.command("notify-test")
+@config_option
+@click.option("--tag", help="Only the channels with this Apprise tag.")
+def notify_test(config: str | None, tag: str | None) -> None:
+    """Send a test alert to the configured channels."""
+    from monitor.notify.channels import load_channels
+    from monitor.notify.deliver import send_test
+
+    settings = _settings(config)
+    channels = _guard(lambda: load_channels(settings.apprise_config))
+    results = asyncio.run(send_test(channels, tag))
+    if not results:
+        _fail(f"no channel has the tag {tag!r}" if tag else "no channel configured", 1)
+    for result in results:
+        click.echo(
+            f"sent: {result.label}" if result.ok else f"FAILED: {result.label} — {result.error}"
+        )
+    sys.exit(0 if all(r.ok for r in results) else 1)

@@ -1,0 +1,204 @@
+"""config/monitor.yaml: one frozen Settings object, built at start and passed down.
+
+Paths in the file are relative to the file itself. Errors name the file and line.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.core.schedule import parse_duration
+from monitor.errors import ConfigError
+from monitor.yamlsource import load_yaml, yaml_error_line
+
+DEFAULT_CONFIG = Path("config/monitor.yaml")
+
+
+def config_path(option: str | None) -> Path:
+    """``--config`` if given, else ``$NEWSMON_CONFIG``, else config/monitor.yaml."""
+    return Path(option or os.environ.get("NEWSMON_CONFIG") or DEFAULT_CONFIG)
+
+
+def _duration(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 5m or 1h")
+    return parse_duration(value)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Feed(_Strict):
+    url: str
+    name: str | None = None
+    interval: float | None = None  # seconds; None = the config's default_interval
+
+    _interval = field_validator("interval", mode="before")(
+        lambda v: None if v is None else _duration(v)
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"feed url must start with http:// or https://, got {url!r}")
+        return url
+
+
+class OpmlEntry(_Strict):
+    opml: str
+    interval: float | None = None
+
+    _interval = field_validator("interval", mode="before")(
+        lambda v: None if v is None else _duration(v)
+    )
+
+
+class Fetch(_Strict):
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    max_bytes: int = 10 * 1024 * 1024
+    per_host: int = 2
+    concurrency: int = 32
+
+    _durations = field_validator("timeout", "connect_timeout", mode="before")(_duration)
+
+
+class _File(_Strict):
+    """The file as written."""
+
+    feeds: list[Feed | OpmlEntry] = Field(default_factory=list)
+    rules: str = "../rules"
+    notify: str = "apprise.yml"
+    data_dir: str = "../data"
+    storage: str | None = None
+    stream: str = "memory://"
+    app_id: str = "newsmon"
+    default_interval: float = 600.0
+    fetch: Fetch = Field(default_factory=Fetch)
+
+    _interval = field_validator("default_interval", mode="before")(_duration)
+
+    @field_validator("stream")
+    @classmethod
+    def _stream(cls, stream: str) -> str:
+        if not stream.startswith(("memory://", "kafka://")):
+            raise ValueError(f"stream must be memory:// or kafka://host:port, got {stream!r}")
+        return stream
+
+
+class Settings(_Strict):
+    """Everything the service needs, with paths resolved."""
+
+    path: Path
+    feeds: tuple[Feed, ...]
+    rules_dir: Path
+    apprise_config: Path
+    data_dir: Path
+    storage: str
+    stream: str
+    app_id: str
+    fetch: Fetch
+
+    @property
+    def embedded(self) -> bool:
+        return self.stream.startswith("memory://")
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate the config file; raises ConfigError(path, line)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", str(path)) from exc
+    try:
+        source = load_yaml(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", str(path), yaml_error_line(exc)) from exc
+    data = source.data if source.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping of settings", str(path), 1)
+    try:
+        raw = _File.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"] if not _is_union_tag(p))
+        loc = [p for p in first["loc"] if not _is_union_tag(p)]
+        raise ConfigError(
+            f"{where}: {first['msg']}" if where else first["msg"],
+            str(path),
+            source.line_of(loc),
+        ) from exc
+
+    base = path.parent
+    feeds: list[Feed] = []
+    for index, entry in enumerate(raw.feeds):
+        if isinstance(entry, Feed):
+            feeds.append(
+                entry.model_copy(update={"interval": entry.interval or raw.default_interval})
+            )
+        else:
+            line = source.line_of(["feeds", index])
+            feeds.extend(
+                _opml_feeds(base / entry.opml, entry.interval or raw.default_interval, path, line)
+            )
+    _reject_duplicate_feeds(feeds, path)
+
+    data_dir = (base / raw.data_dir).resolve()
+    return Settings(
+        path=path,
+        feeds=tuple(feeds),
+        rules_dir=(base / raw.rules).resolve(),
+        apprise_config=(base / raw.notify).resolve(),
+        data_dir=data_dir,
+        storage=_storage_url(raw.storage, base, data_dir),
+        stream=raw.stream,
+        app_id=raw.app_id,
+        fetch=raw.fetch,
+    )
+
+
+def _is_union_tag(part: str | int) -> bool:
+    # pydantic names the union member it tried ("Feed", "OpmlEntry") inside the loc
+    return part in {"Feed", "OpmlEntry"}
+
+
+def _storage_url(storage: str | None, base: Path, data_dir: Path) -> str:
+    """Resolve a relative SQLite path against the config file's folder."""
+    if storage is None:
+        return f"sqlite:///{data_dir / 'newsmon.db'}"
+    for prefix in ("sqlite+aiosqlite:///", "sqlite:///"):
+        if storage.startswith(prefix):
+            file = storage[len(prefix) :]
+            if file and not file.startswith("/") and file != ":memory:":
+                return f"{prefix}{(base / file).resolve()}"
+    return storage
+
+
+def _opml_feeds(opml: Path, interval: float, config: Path, line: int | None) -> list[Feed]:
+    try:
+        tree = ET.parse(opml)  # noqa: S314 - the user's own file
+    except (OSError, ET.ParseError) as exc:
+        raise ConfigError(f"cannot read OPML {opml}: {exc}", str(config), line) from exc
+    feeds = []
+    for outline in tree.iter("outline"):
+        url = outline.get("xmlUrl")
+        if url:
+            name = outline.get("title") or outline.get("text")
+            feeds.append(Feed(url=url, name=name, interval=interval))
+    return feeds
+
+
+def _reject_duplicate_feeds(feeds: list[Feed], path: Path) -> None:
+    seen: set[str] = set()
+    for feed in feeds:
+        if feed.url in seen:
+            raise ConfigError(f"feed listed twice: {feed.url}", str(path))
+        seen.add(feed.url)

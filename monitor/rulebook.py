@@ -1,0 +1,61 @@
+"""The rule files on disk: load them, and reload them when they change.
+
+A reload that fails (bad YAML, bad query, duplicate name) is logged with its
+file and line, and the last good rules keep running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from watchfiles import awatch
+
+from monitor.core.rules import RuleSet, load_ruleset
+from monitor.errors import RuleError
+
+log = logging.getLogger("newsmon.rules")
+
+RULE_SUFFIXES = (".yaml", ".yml")
+
+
+def read_rules(directory: Path) -> RuleSet:
+    """Every ``*.yaml`` rule file of ``directory``; raises RuleError naming file and line."""
+    if not directory.is_dir():
+        raise RuleError("rules directory not found", str(directory))
+    texts = {}
+    for path in sorted(directory.iterdir()):
+        if path.suffix in RULE_SUFFIXES and path.is_file() and not path.name.startswith("."):
+            try:
+                texts[str(path)] = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise RuleError(f"cannot read rule file: {exc}", str(path)) from exc
+    return load_ruleset(texts)
+
+
+class Rulebook:
+    """Holds the current rule set; ``watch()`` swaps in new ones as files change."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.current = read_rules(directory)
+        self.last_error: RuleError | None = None
+
+    def reload(self) -> bool:
+        try:
+            rules = read_rules(self.directory)
+        except RuleError as exc:
+            self.last_error = exc
+            log.error("rules not reloaded, keeping the last good ones: %s", exc)
+            return False
+        self.current = rules
+        self.last_error = None
+        log.info("rules reloaded: %d rules from %s", len(rules.rules), self.directory)
+        return True
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Reload on every change under the directory until ``stop`` is set."""
+        async for changes in awatch(self.directory, stop_event=stop, debounce=300, step=100):
+            if any(Path(path).suffix in RULE_SUFFIXES for _, path in changes):
+                self.reload()

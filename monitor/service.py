@@ -1,0 +1,79 @@
+"""``newsmon run``: the long-lived service, from start to a drained stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from monitor.config import Settings
+from monitor.fetch.http import Fetcher
+from monitor.fetch.parse import FeedParser
+from monitor.notify.channels import load_channels
+from monitor.notify.deliver import Deliverer
+from monitor.rulebook import Rulebook
+from monitor.store import open_store
+from monitor.stream.app import make_app, make_lanes
+from monitor.stream.pipeline import Pipeline
+
+log = logging.getLogger("newsmon")
+
+DRAIN_TIMEOUT = 30.0
+
+
+async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set or SIGINT/SIGTERM arrives, then drain and return."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    rulebook = Rulebook(settings.rules_dir)  # fails fast on broken rules at start
+    channels = load_channels(settings.apprise_config).or_console()
+    store = await open_store(settings.storage)
+    app = make_app(settings)
+    lanes = make_lanes(app, settings)
+    fetch = settings.fetch
+    try:
+        async with (
+            Fetcher(
+                total_timeout=fetch.timeout,
+                connect_timeout=fetch.connect_timeout,
+                max_bytes=fetch.max_bytes,
+                per_host=fetch.per_host,
+                max_connections=fetch.concurrency,
+            ) as fetcher,
+            FeedParser() as parser,
+        ):
+            pipeline = Pipeline(
+                settings=settings,
+                store=store,
+                rulebook=rulebook,
+                channels=channels,
+                deliverer=Deliverer(channels),
+                fetcher=fetcher,
+                parser=parser,
+                lanes=lanes,
+            )
+            pipeline.register(app)
+            await app.start()
+            app.flow_control.resume()
+            watcher = asyncio.create_task(rulebook.watch(stop))
+            log.info(
+                "newsmon running: %d feeds, %d rules, alerts to %s",
+                len(settings.feeds),
+                len(rulebook.current.rules),
+                ", ".join(c.label for c in channels.channels),
+            )
+            await stop.wait()
+            log.info("stopping: draining in-flight work")
+            pipeline.stopping = True
+            if not await pipeline.drained(DRAIN_TIMEOUT):
+                log.warning(
+                    "drain timed out after %.0fs; the outbox keeps what is pending", DRAIN_TIMEOUT
+                )
+            await app.stop()
+            await watcher
+    finally:
+        await store.close()
+    log.info("stopped")

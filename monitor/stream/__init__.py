@@ -1,0 +1,1 @@
+"""The Faust wiring: the app, its lanes (channels or topics) and the agents."""
