@@ -1,0 +1,308 @@
+"""News items as the pipeline carries them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
+
+from selectolax.lexbor import LexborHTMLParser
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One normalised feed entry: plain text fields, UTC time, canonical link."""
+
+    fingerprint: str  # stable identity: guid, else canonical link, else content hash
+    feed: str  # URL of the feed it came from
+    feed_title: str
+    title: str
+    summary: str
+    content: str
+    link: str
+    published: datetime | None  # timezone-aware UTC, or None when the feed gives none
+
+    def fields(self) -> dict[str, str]:
+        """The text fields rules match against (``feed`` is the feed's title and URL)."""
+        return {
+            "title": self.title,
+            "summary": self.summary,
+            "content": self.content,
+            "feed": f"{self.feed_title} {self.feed}".strip(),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["published"] = self.published.isoformat() if self.published else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Item:
+        published = data.get("published")
+        return cls(
+            fingerprint=data["fingerprint"],
+            feed=data.get("feed", ""),
+            feed_title=data.get("feed_title", ""),
+            title=data.get("title", ""),
+            summary=data.get("summary", ""),
+            content=data.get("content", ""),
+            link=data.get("link", ""),
+            published=datetime.fromisoformat(published) if published else None,
+        )
+
+
+# --- normalisation -------------------------------------------------------------
+#
+# Everything below turns what a feed says into an ``Item``: plain text, a
+# canonical link, a UTC time and a stable fingerprint. It takes feedparser's
+# entry as a plain mapping, so it needs neither feedparser nor any I/O.
+
+# Elements whose text is never meant to be read.
+_DROP_TAGS = "script, style, noscript, template, iframe, object"
+# Elements that end a run of text: without a space around them, "<p>a</p><p>b</p>"
+# would read "ab" and whole-word rules would miss both words.
+_BLOCK_TAGS = (
+    "address, article, aside, blockquote, br, caption, dd, div, dl, dt, figcaption, figure, "
+    "footer, h1, h2, h3, h4, h5, h6, header, hr, li, main, nav, ol, p, pre, section, table, "
+    "td, th, tr, ul"
+)
+# Invisible characters that split words for a matcher but not for a reader.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff"))
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.translate(_INVISIBLE).split())
+
+
+def html_to_text(html: str) -> str:
+    """The readable text of an HTML fragment, on one line.
+
+    Scripts and styles are dropped, entities unescaped, block elements
+    separated by a space, and runs of whitespace (including no-break spaces)
+    collapsed to one space.
+    """
+    if "<" not in html and "&" not in html:
+        return _collapse(html)
+    tree = LexborHTMLParser(html)
+    root = tree.body
+    if root is None:
+        return ""
+    for node in root.css(_DROP_TAGS):
+        node.decompose()
+    for node in root.css(_BLOCK_TAGS):
+        node.insert_before(" ")
+        node.insert_after(" ")
+    return _collapse(root.text(deep=True, separator=""))
+
+
+# Query parameters that only say where a click came from. Dropping them makes the
+# same story reached through a newsletter and through the feed one link.
+_TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "ocid",
+        "cmpid",
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "wt.mc_id",
+        "rss_source",
+    }
+)
+_TRACKING_PREFIXES = ("utm_",)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _is_tracking(param: str) -> bool:
+    name = unquote_plus(param.partition("=")[0]).strip().lower()
+    return name in _TRACKING_PARAMS or name.startswith(_TRACKING_PREFIXES)
+
+
+def canonical_link(url: str, base: str | None = None) -> str:
+    """One spelling for one link, so the same story found twice looks the same.
+
+    Resolves ``url`` against ``base``, lowercases scheme and host, drops the
+    default port, the fragment and tracking parameters (``utm_*``, ``fbclid``,
+    ``gclid``, ...). Other parameters keep their order and their encoding.
+    An empty ``url`` gives "" (not ``base``); a URL that cannot be parsed is
+    returned stripped but otherwise as given.
+    """
+    url = url.strip()
+    if not url:
+        return ""
+    if base:
+        url = urljoin(base.strip(), url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # e.g. "http://host:notaport/", "http://[::1"
+        return url
+    scheme = parts.scheme.lower()
+    netloc = parts.netloc
+    path = parts.path
+    if netloc:
+        host = (parts.hostname or "").rstrip(".")
+        if ":" in host:  # IPv6 literal
+            host = f"[{host}]"
+        userinfo = netloc.rpartition("@")[0] if "@" in netloc else ""
+        netloc = f"{userinfo}@{host}" if userinfo else host
+        if port is not None and port != _DEFAULT_PORTS.get(scheme):
+            netloc = f"{netloc}:{port}"
+        path = path or "/"
+    query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p))
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+# Bump when the meaning of a fingerprint changes; old and new never collide.
+FINGERPRINT_VERSION = "v1"
+
+
+def _fold(text: str | None) -> str:
+    return _collapse(text or "").casefold()
+
+
+def fingerprint(
+    guid: str | None,
+    link: str | None,
+    title: str | None,
+    content: str | None,
+    *,
+    feed: str = "",
+) -> str:
+    """A stable, versioned identity for an item: ``"v1:" + sha256 hex``.
+
+    The first of these that the item has decides:
+
+    1. its guid, together with the canonical URL of ``feed`` (a guid is only
+       unique within its feed, and some feeds number their entries "1", "2"...);
+    2. its canonical link (the same story in two feeds is one item);
+    3. its title and content, case-folded with whitespace collapsed.
+
+    Empty fields are left out of the hashed record rather than hashed as "",
+    so adding a field to a later version does not change existing hashes.
+    """
+    record: dict[str, str]
+    guid = (guid or "").strip()
+    link = canonical_link(link or "")
+    if guid:
+        record = {"feed": canonical_link(feed), "guid": guid}
+    elif link:
+        record = {"link": link}
+    else:
+        record = {"title": _fold(title), "content": _fold(content)}
+    record = {key: value for key, value in record.items() if value}
+    payload = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return f"{FINGERPRINT_VERSION}:{hashlib.sha256(payload.encode('utf-8')).hexdigest()}"
+
+
+def _detail_text(value: Any, detail: Any) -> str:
+    """Plain text of a feedparser text construct (``title`` + ``title_detail``)."""
+    if not isinstance(value, str):
+        return ""
+    kind = detail.get("type", "") if isinstance(detail, Mapping) else ""
+    if kind == "text/plain":
+        return _collapse(value)
+    return html_to_text(value)  # text/html, application/xhtml+xml, or unknown
+
+
+def _content_text(content: Any) -> str:
+    """feedparser gives ``content`` as a list of alternatives; keep each distinct text."""
+    if not isinstance(content, Sequence) or isinstance(content, str):
+        return ""
+    texts: list[str] = []
+    for part in content:
+        if isinstance(part, Mapping):
+            text = _detail_text(part.get("value"), part)
+            if text and text not in texts:
+                texts.append(text)
+    return " ".join(texts)
+
+
+def _summary_detail(entry: Mapping[str, Any]) -> Any:
+    """The type of ``summary``: feedparser copies the content into ``summary``
+    when an entry has none, without a ``summary_detail`` saying it is plain text."""
+    detail = entry.get("summary_detail")
+    if detail is None:
+        content = entry.get("content")
+        if isinstance(content, Sequence) and not isinstance(content, str):
+            for part in content:
+                if isinstance(part, Mapping) and part.get("value") == entry.get("summary"):
+                    return part
+    return detail
+
+
+def _utc(parsed: Any) -> datetime | None:
+    """feedparser's ``*_parsed`` is a struct_time already converted to UTC."""
+    if parsed is None:
+        return None
+    try:
+        year, month, day, hour, minute, second = (int(v) for v in tuple(parsed)[:6])
+        # struct_time allows leap seconds (60, 61); datetime does not
+        return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def normalise_entry(
+    entry: Mapping[str, Any],
+    feed_url: str,
+    feed_title: str,
+    *,
+    base_url: str | None = None,
+) -> Item:
+    """An ``Item`` from one feedparser entry.
+
+    ``feed_url`` is the feed as configured (it namespaces guids); a relative
+    link is resolved against ``base_url`` when given (the URL the feed was
+    finally fetched from, after redirects), else against ``feed_url``. The
+    time is the entry's published time, else its updated time, else its
+    created time.
+    """
+    title = _detail_text(entry.get("title"), entry.get("title_detail"))
+    summary = _detail_text(entry.get("summary"), _summary_detail(entry))
+    content = _content_text(entry.get("content"))
+    raw_link = entry.get("link")
+    link = canonical_link(raw_link, base_url or feed_url) if isinstance(raw_link, str) else ""
+    published = None
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        # `in` first: feedparser answers a missing updated_parsed with the
+        # published one and a DeprecationWarning
+        published = _utc(entry[key]) if key in entry else None
+        if published is not None:
+            break
+    guid = entry.get("id")
+    return Item(
+        fingerprint=fingerprint(
+            guid if isinstance(guid, str) else None,
+            link,
+            title,
+            content or summary,
+            feed=feed_url,
+        ),
+        feed=feed_url,
+        feed_title=feed_title,
+        title=title,
+        summary=summary,
+        content=content,
+        link=link,
+        published=published,
+    )

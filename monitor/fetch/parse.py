@@ -1,0 +1,192 @@
+"""Parsing feed documents into items, off the event loop.
+
+feedparser is pure Python and takes tens of milliseconds on a typical feed:
+run on the event loop it would stall every other fetch, timer and agent.
+``parse_feed`` is the plain function; ``FeedParser`` runs it in a pool of
+worker processes (or threads, for tests and small setups).
+
+A document that does not parse at all, or is not a feed, raises ``FeedError``.
+A document with XML errors that still yields entries is accepted: feedparser
+recovers what it can, and a feed missing one closing tag is still news.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import signal
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import feedparser
+
+from monitor.core.items import Item, html_to_text, normalise_entry
+from monitor.errors import NewsmonError
+
+
+class FeedError(NewsmonError):
+    """A document that is not a usable feed; ``path`` is the feed URL."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keep the URL when the error crosses from a worker process
+        return (type(self), (self.message, self.path, self.line))
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    items: list[Item]
+
+
+def parse_feed(
+    body: bytes,
+    url: str,
+    base_url: str | None = None,
+    content_type: str | None = None,
+) -> ParsedFeed:
+    """Parse a feed document (RSS 0.9x/1.0/2.0, Atom, RDF) into normalised items.
+
+    ``url`` is the feed as configured (it is the items' ``feed``);
+    ``base_url`` is where it was fetched from after redirects (relative links
+    resolve against it); ``content_type`` is the HTTP header, whose charset
+    feedparser weighs against the XML declaration. Entries without a title,
+    link or text are skipped, and a repeated entry is kept once.
+    """
+    if not body.strip():
+        raise FeedError("empty document", url)
+    # Without a content type feedparser would decode a document that has no
+    # XML declaration as ISO-8859-1; application/xml means "as XML says" (UTF-8).
+    headers = {
+        "content-location": base_url or url,
+        "content-type": content_type or "application/xml",
+    }
+    try:
+        parsed = feedparser.parse(body, response_headers=headers)
+    except Exception as exc:  # a feedparser bug must not take the worker down
+        raise FeedError(f"feed parser failed: {type(exc).__name__}: {exc}", url) from None
+    entries = parsed.get("entries") or []
+    if not entries:
+        if parsed.get("bozo") and not _harmless(parsed.get("bozo_exception")):
+            raise FeedError(f"broken feed: {_describe(parsed.get('bozo_exception'))}", url)
+        if not parsed.get("version"):
+            raise FeedError("not an RSS, Atom or RDF feed", url)
+
+    feed = parsed.get("feed") or {}
+    title = ""
+    if isinstance(feed.get("title"), str):
+        title = html_to_text(feed["title"]) if _is_markup(feed) else " ".join(feed["title"].split())
+    items: list[Item] = []
+    seen: set[str] = set()
+    for entry in entries:
+        item = normalise_entry(entry, url, title, base_url=base_url)
+        if not (item.title or item.link or item.summary or item.content):
+            continue
+        if item.fingerprint in seen:
+            continue
+        seen.add(item.fingerprint)
+        items.append(item)
+    return ParsedFeed(title=title, items=items)
+
+
+def _is_markup(feed: Any) -> bool:
+    detail = feed.get("title_detail") or {}
+    return bool(detail.get("type", "text/html") != "text/plain")
+
+
+def _harmless(exc: object) -> bool:
+    # feedparser flags a mislabelled charset or content type as bozo even when
+    # the document parsed fine; those are not reasons to reject an empty feed
+    names = ("CharacterEncodingOverride", "NonXMLContentType")
+    return type(exc).__name__ in names
+
+
+def _describe(exc: object) -> str:
+    text = str(exc).strip()
+    if text.startswith("<unknown>:"):  # SAX prefixes a file name it does not have
+        text = "line " + text.removeprefix("<unknown>:")
+    return text or type(exc).__name__
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C goes to the whole process group; the service shuts the pool down
+    # itself, so workers should not die first with a traceback each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class FeedParser:
+    """Runs ``parse_feed`` in a worker pool; use as a (async) context manager.
+
+    Processes are started with "spawn": forking a process that runs an event
+    loop and threads can copy held locks into the child.
+    """
+
+    def __init__(self, max_workers: int = 2, *, thread: bool = False) -> None:
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        self.max_workers = max_workers
+        self.thread = thread
+        self._executor: Executor | None = self._new_executor()
+
+    def _new_executor(self) -> Executor:
+        if self.thread:
+            return ThreadPoolExecutor(self.max_workers, thread_name_prefix="newsmon-parse")
+        return ProcessPoolExecutor(
+            self.max_workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_ignore_sigint,
+        )
+
+    async def parse(
+        self,
+        body: bytes,
+        url: str,
+        base_url: str | None = None,
+        content_type: str | None = None,
+    ) -> ParsedFeed:
+        """``parse_feed`` in the pool; raises ``FeedError`` for a bad document."""
+        if self._executor is None:
+            raise RuntimeError("FeedParser is closed")
+        loop = asyncio.get_running_loop()
+        executor = self._executor
+        try:
+            return await loop.run_in_executor(
+                executor, parse_feed, body, url, base_url, content_type
+            )
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): replace the pool so one
+            # pathological feed does not stop parsing for every other feed.
+            if self._executor is executor:
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._new_executor()
+            raise FeedError("parser process died while parsing this feed", url) from None
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> FeedParser:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> FeedParser:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # shutting down waits for running parses; do not block the loop on it
+        await asyncio.get_running_loop().run_in_executor(None, self.close)

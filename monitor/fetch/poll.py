@@ -1,0 +1,127 @@
+"""One poll of one feed: fetch, parse, and the feed's next state.
+
+``poll_feed`` never raises for a broken feed. Whatever goes wrong (network,
+HTTP status, broken XML, oversize body) is recorded in the outcome and in the
+returned state, logged as one line on the "newsmon.fetch" logger, and pushes
+the next poll back (see ``monitor.core.schedule``).
+
+State rules:
+
+- validators (ETag, Last-Modified) change only on a 200 whose body parsed: if
+  a broken document's validators were kept, the next poll would get a 304 and
+  the feed would look healthy while never being read;
+- consecutive failures reset on a 200 that parsed and on a 304, and grow by
+  one on any failure;
+- a 304 yields no items: nothing is emitted twice because the server said
+  nothing changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.core.items import Item
+from monitor.core.schedule import next_poll
+from monitor.fetch.http import Fetcher, FetchResult
+from monitor.fetch.parse import FeedError, FeedParser, ParsedFeed
+from monitor.store import FeedState
+
+log = logging.getLogger("newsmon.fetch")
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    items: list[Item]
+    state: FeedState  # the feed's state after this poll, to be saved
+    error: str | None
+    feed_title: str  # "" when this poll did not parse the feed
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+async def poll_feed(
+    fetcher: Fetcher,
+    parser: FeedParser,
+    state: FeedState,
+    interval_s: float,
+    now: datetime,
+    rng: random.Random,
+) -> PollOutcome:
+    """Poll ``state.url`` once, conditionally on the validators in ``state``."""
+    result = await fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified)
+    if result.error is not None:
+        retry_after = result.retry_after_s
+        return _failed(state, result.error, result.status, retry_after, interval_s, now, rng)
+
+    if result.not_modified:
+        new_state = dataclasses.replace(
+            state,
+            failures=0,
+            last_status=result.status,
+            last_error=None,
+            last_polled_at=now,
+            next_poll_at=next_poll(now, interval_s, rng),
+        )
+        return PollOutcome(items=[], state=new_state, error=None, feed_title="")
+
+    try:
+        parsed = await _parse(parser, result)
+    except FeedError as exc:
+        return _failed(state, exc.message, result.status, None, interval_s, now, rng)
+    except Exception as exc:  # a parser bug is this feed's failure, not the service's
+        reason = f"parser error: {type(exc).__name__}: {exc}"
+        return _failed(state, reason, result.status, None, interval_s, now, rng)
+
+    new_state = dataclasses.replace(
+        state,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        failures=0,
+        last_status=result.status,
+        last_error=None,
+        last_polled_at=now,
+        next_poll_at=next_poll(now, interval_s, rng),
+    )
+    return PollOutcome(items=parsed.items, state=new_state, error=None, feed_title=parsed.title)
+
+
+async def _parse(parser: FeedParser, result: FetchResult) -> ParsedFeed:
+    assert result.body is not None
+    return await parser.parse(
+        result.body, result.url, base_url=result.final_url, content_type=result.content_type
+    )
+
+
+def _failed(
+    state: FeedState,
+    reason: str,
+    status: int | None,
+    retry_after_s: float | None,
+    interval_s: float,
+    now: datetime,
+    rng: random.Random,
+) -> PollOutcome:
+    failures = state.failures + 1
+    when = next_poll(now, interval_s, rng, failures=failures, retry_after_s=retry_after_s)
+    log.warning(
+        "feed %s failed: %s (%d in a row; next poll %s)",
+        state.url,
+        reason,
+        failures,
+        when.isoformat(timespec="seconds"),
+    )
+    new_state = dataclasses.replace(
+        state,
+        failures=failures,
+        last_status=status,
+        last_error=reason,
+        last_polled_at=now,
+        next_poll_at=when,
+    )
+    return PollOutcome(items=[], state=new_state, error=reason, feed_title="")
