@@ -192,3 +192,49 @@ def test_check_and_match_commands_on_the_workspace(service: Service) -> None:
     assert set(out[0]["rules"]) == seed_rules(service.rules)
     assert out[1]["rules"] == []
     assert all(m["terms"] for m in out[0]["matches"])
+
+
+def test_a_failing_channel_is_retried_from_the_outbox(service: Service) -> None:
+    service.webhook.fail_next(2)
+    service.feeds.set_feed("/world.rss", rss([SEED_ITEM]))
+    service.start()
+    [chat] = service.webhook.wait_for(1, timeout=40)  # after two failed attempts
+    service.wait_polls("/world.rss", 2)
+    assert service.stop() == 0
+    assert service.webhook.failed_requests == 2
+    assert SEED_TITLE in str(chat["message"]) + str(chat.get("title", ""))
+    assert len(service.smtp.messages) == 1  # the other channel was never affected
+    assert "HTTP" in service.output() or "500" in service.output()  # the reason is logged
+
+
+def test_test_rule_and_notify_test_commands(service: Service) -> None:
+    hit = service.newsmon(
+        "test-rule", "--query", '"climate talks" AND Kerry', "--text", f"{SEED_TITLE}\n{SEED}"
+    )
+    assert hit.returncode == 0, hit.stderr
+    assert "matched: Kerry, climate talks" in hit.stdout
+    assert "**Kerry**" in hit.stdout
+
+    miss = service.newsmon("test-rule", "--query", "zanzibar", "--text", SEED_TITLE)
+    assert miss.returncode == 1
+    assert "0 match" in miss.stdout
+
+    service.feeds.set_feed("/world.rss", rss([QUIET_ITEM, SEED_ITEM]))
+    by_url = service.newsmon(
+        "test-rule", "--query", "@Taiwan", "--url", service.feeds.url("/world.rss")
+    )
+    assert by_url.returncode == 0, by_url.stderr
+    assert SEED_TITLE in by_url.stdout
+    assert "Thai food" not in by_url.stdout
+
+    bad = service.newsmon("test-rule", "--query", "(taiwan", "--text", "x")
+    assert bad.returncode == 2
+    assert "column" in bad.stderr
+
+    sent = service.newsmon("notify-test", "--tag", "chat")
+    assert sent.returncode == 0, sent.stderr
+    service.webhook.wait_for(1, timeout=10)
+    assert service.smtp.messages == []
+    sent_all = service.newsmon("notify-test")
+    assert sent_all.returncode == 0
+    service.smtp.wait_for(1, timeout=10)
