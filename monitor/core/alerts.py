@@ -95,7 +95,7 @@ def alerts_for(item: Item, fired: Sequence[Fired], channels: Iterable[Channel]) 
         mine = [f for f in fired if routes_to(f, channel)]
         if not mine:
             continue
-        terms = tuple(dict.fromkeys(t for f in mine for t in f.terms))
+        terms = summarise_terms([t for f in mine for t in f.terms])
         alerts.append(
             Alert(
                 fingerprint=item.fingerprint,
@@ -110,6 +110,22 @@ def alerts_for(item: Item, fired: Sequence[Fired], channels: Iterable[Channel]) 
             )
         )
     return alerts
+
+
+def summarise_terms(terms: Sequence[str], limit: int = 12) -> tuple[str, ...]:
+    """Matched terms worth showing: first-seen order, no repeats in another case,
+    none already inside a longer one ("Kerry" inside "John Kerry"), at most ``limit``."""
+    first: dict[str, str] = {}
+    for term in terms:
+        first.setdefault(term.lower(), term)
+    unique = list(first.values())
+    folded = [f" {t.lower()} " for t in unique]
+    kept = [
+        term
+        for term, padded in zip(unique, folded, strict=True)
+        if not any(padded != other and padded in other for other in folded)
+    ]
+    return tuple(kept[:limit])
 
 
 def render(alert: Alert) -> tuple[str, str]:
