@@ -93,10 +93,11 @@ class Pipeline:
         finally:
             self._done()
 
-    async def _send(self, lane: faust.ChannelT, key: str, value: dict[str, Any]) -> None:
+    async def _send(self, lane: faust.ChannelT, key: str, value: dict[str, Any]) -> Awaitable[Any]:
+        """Send on a lane; the result resolves when the broker has the message."""
         self._inflight += 1
         self._idle.clear()
-        await lane.send(key=key.encode(), value=value)
+        return await lane.send(key=key.encode(), value=value)
 
     def _done(self) -> None:
         self._inflight = max(0, self._inflight - 1)
@@ -126,11 +127,15 @@ class Pipeline:
         feed = self.feeds.get(value["url"])
         if feed is None:  # removed from the config since it was scheduled
             return
-        for item in await self.poll(feed):
-            await self._send(self.lanes.items, item.fingerprint, item.to_json())
+        items, state = await self.poll(feed)
+        sent = [await self._send(self.lanes.items, i.fingerprint, i.to_json()) for i in items]
+        # The feed's validators advance only once its items are safe on the stream:
+        # a crash before this line polls the feed again, unconditionally.
+        await asyncio.gather(*sent)
+        await self.store.save_feed_state(state)
 
-    async def poll(self, feed: Feed) -> list[Item]:
-        """Fetch one feed; returns its items not seen before and saves its new state."""
+    async def poll(self, feed: Feed) -> tuple[list[Item], FeedState]:
+        """Fetch one feed: its items not seen before, and its new state (not yet saved)."""
         state = await self.store.feed_state(feed.url) or FeedState(url=feed.url)
         assert feed.interval is not None
         outcome = await poll_feed(
@@ -140,8 +145,7 @@ class Pipeline:
         if feed.name:
             items = [replace(item, feed_title=feed.name) for item in items]
         unseen = await self.store.unseen([item.fingerprint for item in items])
-        await self.store.save_feed_state(outcome.state)
-        return [item for item in items if item.fingerprint in unseen]
+        return [item for item in items if item.fingerprint in unseen], outcome.state
 
     # -- match ---------------------------------------------------------------
     async def _on_item(self, value: dict[str, Any]) -> None:
