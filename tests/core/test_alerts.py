@@ -23,7 +23,9 @@ UNTAGGED = Channel(id="u", tags=frozenset(), label="ntfy://…")
 
 
 def fired(rule: str, *notify: str, terms: tuple[str, ...] = ("climate talks",)) -> Fired:
-    return Fired(rule=rule, notify=notify, terms=terms, snippet="US and China resume **climate talks**")
+    return Fired(
+        rule=rule, notify=notify, terms=terms, snippet="US and China resume **climate talks**"
+    )
 
 
 def test_a_rule_without_notify_reaches_every_channel_once() -> None:
@@ -37,7 +39,9 @@ def test_a_rule_without_notify_reaches_every_channel_once() -> None:
 
 def test_each_channel_names_only_the_rules_routed_to_it() -> None:
     alerts = alerts_for(
-        ITEM, [fired("climate", "chat"), fired("diplomacy"), fired("taiwan", "Email")], [EMAIL, CHAT]
+        ITEM,
+        [fired("climate", "chat"), fired("diplomacy"), fired("taiwan", "Email")],
+        [EMAIL, CHAT],
     )
     assert {a.channel: a.rules for a in alerts} == {
         "e": ("diplomacy", "taiwan"),  # tags compare case-insensitively, as Apprise's do
