@@ -74,7 +74,11 @@ class Store(Protocol):
         """Those fingerprints not yet recorded."""
 
     async def record_item(
-        self, item: Item, alerts: Sequence[Alert], now: datetime, lease_until: datetime | None = None
+        self,
+        item: Item,
+        alerts: Sequence[Alert],
+        now: datetime,
+        lease_until: datetime | None = None,
     ) -> list[int]:
         """Atomically mark the item seen and put its alerts in the outbox.
 

@@ -296,7 +296,11 @@ class SqlStore:
         return set(wanted) - seen
 
     async def record_item(
-        self, item: Item, alerts: Sequence[Alert], now: datetime, lease_until: datetime | None = None
+        self,
+        item: Item,
+        alerts: Sequence[Alert],
+        now: datetime,
+        lease_until: datetime | None = None,
     ) -> list[int]:
         strays = [a.key for a in alerts if a.fingerprint != item.fingerprint]
         if strays:
