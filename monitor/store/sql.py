@@ -44,7 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -193,8 +193,13 @@ class SqlStore:
             ) from exc
         if self._dialect == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(metadata.create_all)
+        except (OSError, SQLAlchemyError) as exc:
+            await engine.dispose()
+            reason = getattr(exc, "orig", None) or exc
+            raise ConfigError(f"storage {self.url}: cannot connect: {reason}") from exc
         self._engine = engine
 
     async def close(self) -> None:

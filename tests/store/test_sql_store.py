@@ -108,7 +108,7 @@ async def test_in_memory_store_works() -> None:
     [
         ("not a url", "not a database URL"),
         ("mysql://u:hunter2@db/newsmon", "unsupported database"),
-        ("postgresql://u:hunter2@127.0.0.1:1/newsmon", "driver is not installed"),
+        ("postgresql://u:hunter2@127.0.0.1:1/newsmon", "cannot connect"),
     ],
 )
 async def test_bad_storage_urls_are_config_errors(url: str, says: str) -> None:
