@@ -18,7 +18,7 @@ from tests.servers import text_of
 
 pytestmark = pytest.mark.e2e
 
-SEED = (REPO.parent / "shared" / "seed-article.txt").read_text()
+SEED = (REPO / "tests" / "data" / "seed-article.txt").read_text()
 SEED_TITLE = "Kerry tells China's Wang Yi US is 'very committed' to repairing strained ties"
 SEED_ITEM = {
     "title": SEED_TITLE,
