@@ -80,7 +80,9 @@ class _File(_Strict):
     data_dir: str = "../data"
     storage: str | None = None
     stream: str = "memory://"
-    app_id: str = "newsmon"
+    app_id: str = "newsmon"  # prefixes Kafka topics and names the consumer group
+    partitions: int = Field(default=8, ge=1)  # per topic, in Kafka mode
+    replication: int = Field(default=1, ge=1)
     default_interval: float = 600.0
     fetch: Fetch = Field(default_factory=Fetch)
 
@@ -105,6 +107,8 @@ class Settings(_Strict):
     storage: str
     stream: str
     app_id: str
+    partitions: int
+    replication: int
     fetch: Fetch
 
     @property
@@ -161,6 +165,8 @@ def load_settings(path: Path) -> Settings:
         storage=_storage_url(raw.storage, base, data_dir),
         stream=raw.stream,
         app_id=raw.app_id,
+        partitions=raw.partitions,
+        replication=raw.replication,
         fetch=raw.fetch,
     )
 

@@ -49,7 +49,18 @@ def make_app(settings: Settings) -> faust.App:
     }
     if settings.embedded:
         return EmbeddedApp(settings.app_id, **common)
-    return faust.App(settings.app_id, broker=settings.stream, **common)
+    return faust.App(
+        settings.app_id,  # also the consumer group: workers of one deployment share the work
+        broker=settings.stream,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication,
+        # A dead worker's partitions move to the others within ~10 s.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        **common,
+    )
 
 
 def make_lanes(app: faust.App, settings: Settings) -> Lanes:
@@ -57,7 +68,13 @@ def make_lanes(app: faust.App, settings: Settings) -> Lanes:
         return Lanes(app.channel(), app.channel(), app.channel())
     return Lanes(
         *(
-            app.topic(f"{settings.app_id}-{name}", value_serializer="json")
+            app.topic(
+                f"{settings.app_id}-{name}",
+                partitions=settings.partitions,
+                replicas=settings.replication,
+                internal=True,  # Faust creates it, with these partitions, when missing
+                value_serializer="json",
+            )
             for name in ("poll-requests", "items", "alerts")
         )
     )
