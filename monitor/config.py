@@ -7,12 +7,28 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
+from monitor.core.policy import (
+    DigestSchedule,
+    QuietHours,
+    parse_digest,
+    parse_quiet,
+    parse_timezone,
+)
 from monitor.core.schedule import parse_duration
 from monitor.errors import ConfigError
 from monitor.yamlsource import load_yaml, yaml_error_line
@@ -31,18 +47,22 @@ def _duration(value: Any) -> float:
     return parse_duration(value)
 
 
+def _parsed(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A validator that parses strings with ``parse`` and passes parsed values through."""
+    return lambda value: parse(value) if isinstance(value, str | int | float) else value
+
+
+Duration = Annotated[float, BeforeValidator(_duration)]  # "30s", "5m", "1h" or seconds
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
 class Feed(_Strict):
     url: str
     name: str | None = None
-    interval: float | None = None  # seconds; None = the config's default_interval
-
-    _interval = field_validator("interval", mode="before")(
-        lambda v: None if v is None else _duration(v)
-    )
+    interval: Duration | None = None  # None = the config's default_interval
 
     @field_validator("url")
     @classmethod
@@ -54,21 +74,25 @@ class Feed(_Strict):
 
 class OpmlEntry(_Strict):
     opml: str
-    interval: float | None = None
+    interval: Duration | None = None
 
-    _interval = field_validator("interval", mode="before")(
-        lambda v: None if v is None else _duration(v)
-    )
+
+class ChannelOptions(_Strict):
+    """How the channels carrying one Apprise tag are told (config ``channels: {tag: …}``)."""
+
+    digest: Annotated[DigestSchedule | None, BeforeValidator(_parsed(parse_digest))] = None
+    quiet: Annotated[QuietHours | None, BeforeValidator(_parsed(parse_quiet))] = None
+    max_per_hour: int | None = Field(default=None, ge=1)
+    template: str | None = None  # a Jinja2 file, relative to the config file
+    timezone: Annotated[ZoneInfo | None, BeforeValidator(_parsed(parse_timezone))] = None
 
 
 class Fetch(_Strict):
-    timeout: float = 30.0
-    connect_timeout: float = 10.0
+    timeout: Duration = 30.0
+    connect_timeout: Duration = 10.0
     max_bytes: int = 10 * 1024 * 1024
     per_host: int = 2
     concurrency: int = 32
-
-    _durations = field_validator("timeout", "connect_timeout", mode="before")(_duration)
 
 
 class _File(_Strict):
@@ -83,10 +107,10 @@ class _File(_Strict):
     app_id: str = "newsmon"  # prefixes Kafka topics and names the consumer group
     partitions: int = Field(default=8, ge=1)  # per topic, in Kafka mode
     replication: int = Field(default=1, ge=1)
-    default_interval: float = 600.0
+    default_interval: Duration = 600.0
     fetch: Fetch = Field(default_factory=Fetch)
-
-    _interval = field_validator("default_interval", mode="before")(_duration)
+    timezone: Annotated[ZoneInfo, BeforeValidator(_parsed(parse_timezone))] = ZoneInfo("UTC")
+    channels: dict[str, ChannelOptions] = Field(default_factory=dict)  # by Apprise tag
 
     @field_validator("stream")
     @classmethod
@@ -110,6 +134,8 @@ class Settings(_Strict):
     partitions: int
     replication: int
     fetch: Fetch
+    timezone: ZoneInfo
+    channels: dict[str, ChannelOptions]
 
     @property
     def embedded(self) -> bool:
@@ -168,6 +194,15 @@ def load_settings(path: Path) -> Settings:
         partitions=raw.partitions,
         replication=raw.replication,
         fetch=raw.fetch,
+        timezone=raw.timezone,
+        channels={
+            tag.lower(): options.model_copy(
+                update={"template": str((base / options.template).resolve())}
+            )
+            if options.template
+            else options
+            for tag, options in raw.channels.items()
+        },
     )
 
 

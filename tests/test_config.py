@@ -102,3 +102,38 @@ def test_config_path_prefers_option_then_environment(monkeypatch: pytest.MonkeyP
     assert config_path(None) == Path("/etc/newsmon.yaml")
     monkeypatch.delenv("NEWSMON_CONFIG")
     assert config_path(None) == Path("config/monitor.yaml")
+
+
+def test_channel_options_by_tag(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "timezone: Europe/London\nchannels:\n"
+        "  Email:\n    digest: daily@08:00\n    template: mail.html.j2\n"
+        "  chat:\n    quiet: '22:00-07:00'\n    max_per_hour: 10\n    timezone: Asia/Taipei\n",
+    )
+    settings = load_settings(path)
+    assert str(settings.timezone) == "Europe/London"
+    email, chat = settings.channels["email"], settings.channels["chat"]
+    assert email.digest is not None and email.template == str(path.parent / "mail.html.j2")
+    assert chat.quiet is not None and chat.max_per_hour == 10
+    assert str(chat.timezone) == "Asia/Taipei"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("channels:\n  chat:\n    digest: sometimes\n", 3, "digest"),
+        ("channels:\n  chat:\n    quiet: '25:00-07:00'\n", 3, "quiet"),
+        ("channels:\n  chat:\n    max_per_hour: 0\n", 3, "max_per_hour"),
+        ("timezone: Mars/Olympus\n", 1, "timezone"),
+    ],
+    ids=["bad-digest", "bad-quiet", "zero-rate", "bad-timezone"],
+)
+def test_channel_option_errors_name_the_line(
+    tmp_path: Path, text: str, line: int, words: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.line == line
+    assert words in str(caught.value)
