@@ -3,8 +3,11 @@ seen items, the alert outbox and its history.
 
 ``await open_store(url)`` picks the backend from the URL and returns it opened:
 ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite://``
-(in memory) or ``postgresql://user:pass@host/db`` (needs asyncpg). One
-SQLAlchemy implementation (``monitor.store.sql``) serves them all.
+(in memory) or ``postgresql://user:pass@host:5432/db`` (also spelt
+``postgres://`` or ``postgresql+asyncpg://``; through asyncpg). One SQLAlchemy
+implementation (``monitor.store.sql``) serves them all. Opening creates the
+schema, or upgrades it (``monitor.store.migrations``); several workers may open
+one PostgreSQL database at once and share it.
 
 All datetimes going in must be timezone-aware; all coming out are aware UTC.
 """
@@ -48,7 +51,11 @@ class PendingAlert:
 
 class Store(Protocol):
     async def open(self) -> None:
-        """Create the schema when missing."""
+        """Connect; create the schema when missing, upgrade it when older.
+
+        Raises ``ConfigError`` when the database cannot be reached or prepared,
+        or was upgraded by a newer newsmon.
+        """
 
     async def close(self) -> None: ...
 
@@ -119,9 +126,10 @@ class Store(Protocol):
 
 
 async def open_store(url: str) -> Store:
-    """The store behind ``url``, opened (schema created when missing).
+    """The store behind ``url``, opened (schema created or upgraded).
 
-    Raises ``ConfigError`` for a URL no backend understands.
+    Raises ``ConfigError`` for a URL no backend understands, a database that
+    cannot be reached, or one whose schema is newer than this newsmon's.
     """
     from monitor.store.sql import SqlStore  # the SQL backend pulls in SQLAlchemy
 

@@ -1,17 +1,34 @@
 """The Store on SQLAlchemy: SQLite through aiosqlite, PostgreSQL through asyncpg.
 
-One schema and one set of statements serve both databases: portable column types,
-and the two dialect-specific statements (insert-or-ignore, upsert) come from
-``_insert``, whose ``on_conflict_*`` methods both dialects spell the same way.
+One schema (``monitor.store.schema``, created and upgraded by
+``monitor.store.migrations`` when the store opens) and one set of statements
+serve both databases: portable column types, and the two dialect-specific
+statements (insert-or-ignore, upsert) come from ``_insert``, whose
+``on_conflict_*`` methods both dialects spell the same way.
 
-Concurrency. Atomic steps are single transactions whose first statement is a
-write, so SQLite takes its write lock up front and waits (busy timeout) instead
-of failing, and PostgreSQL's unique indexes decide races. Within one process,
-writes to SQLite are also queued on an asyncio lock: SQLite has one writer
-anyway, and waiting on the lock is cheaper than a worker thread blocking in the
-busy handler. An in-memory database lives on one shared connection, so there
-every statement takes the lock. WAL mode lets a CLI command read the file
-while the service writes to it.
+Concurrency. Several workers may share one PostgreSQL database, so every atomic
+step is one transaction that the database itself arbitrates:
+
+- ``record_item`` inserts the seen item first; a second worker's insert of the
+  same fingerprint waits on the unique index and then does nothing, so the
+  alerts are enqueued once.
+- ``claim_feed`` and ``claim_alerts`` update only rows that are still due, and
+  PostgreSQL re-checks that condition on a row another worker has just changed.
+  ``claim_alerts`` picks its rows with ``FOR UPDATE SKIP LOCKED`` (SQLite has no
+  such clause and needs none), so two workers take different rows instead of
+  one of them waiting for, then losing, the same ones.
+
+On SQLite, a transaction whose first statement is a write takes the write lock
+up front and waits (busy timeout) instead of failing. Within one process,
+writes are also queued on an asyncio lock: SQLite has one writer anyway, and
+waiting on the lock is cheaper than a worker thread blocking in the busy
+handler. An in-memory database lives on one shared connection, so there every
+statement takes the lock. WAL mode lets a CLI command read the file while the
+service writes to it.
+
+PostgreSQL connections come from a small pool (several agents of one worker
+use the store at once), each checked before use, so a restarted server or a
+dropped connection costs a reconnect, not an error.
 """
 
 from __future__ import annotations
@@ -19,29 +36,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    DateTime,
-    Dialect,
-    Index,
-    Integer,
-    MetaData,
-    Row,
-    Table,
-    Text,
-    TypeDecorator,
-    UniqueConstraint,
-    event,
-    func,
-    select,
-    update,
-)
+from sqlalchemy import Row, Table, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -52,79 +51,23 @@ from monitor.core.alerts import Alert
 from monitor.core.items import Item
 from monitor.errors import ConfigError
 from monitor.store import FeedState, PendingAlert
+from monitor.store.migrations import STEPS, Step, prepare_schema
+from monitor.store.schema import feeds, outbox, seen_items
 
 # SQLite limits the number of bound parameters in one statement
 _CHUNK = 500
 _BUSY_TIMEOUT_MS = 10_000
 _MAX_ERROR_CHARS = 2_000
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, whatever the database keeps.
-
-    SQLite has no time zones: values are stored as naive UTC text of fixed width,
-    so comparisons in SQL stay correct. A naive datetime going in is a bug.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: the store takes timezone-aware times")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-metadata = MetaData()
-
-feeds = Table(
-    "feeds",
-    metadata,
-    Column("url", Text, primary_key=True),
-    Column("etag", Text),
-    Column("last_modified", Text),
-    Column("next_poll_at", UTCDateTime),
-    Column("last_polled_at", UTCDateTime),
-    Column("failures", Integer, nullable=False, default=0),
-    Column("last_status", Integer),
-    Column("last_error", Text),
-)
-
-seen_items = Table(
-    "seen_items",
-    metadata,
-    Column("fingerprint", Text, primary_key=True),
-    Column("feed", Text, nullable=False),
-    Column("title", Text, nullable=False),
-    Column("link", Text, nullable=False),
-    Column("seen_at", UTCDateTime, nullable=False),
-)
-
-outbox = Table(
-    "outbox",
-    metadata,
-    # BIGINT on PostgreSQL; SQLite autoincrements only an INTEGER primary key
-    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
-    Column("fingerprint", Text, nullable=False),
-    Column("channel", Text, nullable=False),
-    Column("payload", JSON, nullable=False),  # Alert.to_json()
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", UTCDateTime, nullable=False),
-    Column("last_attempt_at", UTCDateTime),
-    Column("delivered_at", UTCDateTime),
-    Column("last_error", Text),
-    UniqueConstraint("fingerprint", "channel", name="outbox_one_alert_per_item_and_channel"),
-    Index("outbox_due", "delivered_at", "next_attempt_at"),
-)
+# A worker's agents (scheduler, fetch, match, notify, retries) share its pool.
+_POSTGRES_ENGINE: dict[str, Any] = {
+    "pool_size": 5,
+    "max_overflow": 5,
+    "pool_timeout": 30,
+    "pool_pre_ping": True,  # a server restart or idle timeout costs a reconnect
+    "pool_recycle": 1800,
+    "connect_args": {"timeout": 10, "server_settings": {"application_name": "newsmon"}},
+}
 
 
 def engine_url(url: str) -> URL:
@@ -151,8 +94,8 @@ def _is_memory(url: URL) -> bool:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")  # first: WAL switch may wait
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough in WAL mode
     cursor.close()
 
@@ -163,30 +106,37 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 class SqlStore:
-    """The ``Store`` protocol on one SQLAlchemy async engine."""
+    """The ``Store`` protocol on one SQLAlchemy async engine.
 
-    def __init__(self, url: str) -> None:
+    ``steps`` are the schema migrations this store applies when it opens; the
+    default is newsmon's own list, and only tests pass another.
+    """
+
+    def __init__(self, url: str, *, steps: Sequence[Step] = STEPS) -> None:
         self._url = engine_url(url)
+        self._shown = make_url(url).render_as_string(hide_password=True)
         self._engine: AsyncEngine | None = None
         self._dialect = self._url.get_backend_name()
-        if self._dialect == "postgres":
-            self._dialect = "postgresql"
         self._memory = _is_memory(self._url)
+        self._steps = tuple(steps)
         self._lock = asyncio.Lock()
 
     @property
     def url(self) -> str:
-        """The database URL with any password masked, for logs."""
-        return self._url.render_as_string(hide_password=True)
+        """The database URL as configured, any password masked, for logs."""
+        return self._shown
 
     async def open(self) -> None:
+        """Connect, then create, upgrade or check the schema (``ConfigError`` if it can't)."""
         if self._engine is not None:
             return
-        kwargs: dict[str, Any] = {}
+        options: dict[str, Any] = {}
         if self._memory:
-            kwargs["poolclass"] = StaticPool  # one connection, or every checkout is a new DB
+            options["poolclass"] = StaticPool  # one connection, or every checkout is a new DB
+        elif self._dialect == "postgresql":
+            options.update(_POSTGRES_ENGINE)
         try:
-            engine = create_async_engine(self._url, **kwargs)
+            engine = create_async_engine(self._url, **options)
         except ImportError as exc:
             raise ConfigError(
                 f"storage {self.url}: the database driver is not installed ({exc.name})"
@@ -194,13 +144,27 @@ class SqlStore:
         if self._dialect == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         try:
-            async with engine.begin() as conn:
-                await conn.run_sync(metadata.create_all)
-        except (OSError, SQLAlchemyError) as exc:
+            await self._prepare(engine)
+        except BaseException:
             await engine.dispose()
+            raise
+        self._engine = engine
+
+    async def _prepare(self, engine: AsyncEngine) -> None:
+        try:
+            conn = await engine.connect()
+        except (OSError, SQLAlchemyError) as exc:
             reason = getattr(exc, "orig", None) or exc
             raise ConfigError(f"storage {self.url}: cannot connect: {reason}") from exc
-        self._engine = engine
+        try:
+            await conn.run_sync(prepare_schema, self._steps)
+        except ConfigError as exc:
+            raise ConfigError(f"storage {self.url}: {exc.message}") from exc
+        except (OSError, SQLAlchemyError) as exc:
+            reason = getattr(exc, "orig", None) or exc
+            raise ConfigError(f"storage {self.url}: cannot prepare the schema: {reason}") from exc
+        finally:
+            await conn.close()
 
     async def close(self) -> None:
         if self._engine is not None:
@@ -366,12 +330,21 @@ class SqlStore:
     async def claim_alerts(
         self, now: datetime, until: datetime, limit: int = 100
     ) -> list[PendingAlert]:
-        oldest_due = select(outbox.c.id).where(self._due(now)).order_by(outbox.c.id).limit(limit)
-        # The due test is repeated outside the subquery: PostgreSQL rechecks it on
-        # a row another worker claimed meanwhile, and then skips that row.
+        # PostgreSQL: lock the oldest due rows, skipping those another worker is
+        # claiming right now; a row claimed and committed meanwhile is re-checked
+        # and, no longer due, left out. MATERIALIZED: the pick runs exactly once.
+        picked = (
+            select(outbox.c.id)
+            .where(self._due(now))
+            .order_by(outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("picked")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
         claim = (
             update(outbox)
-            .where(outbox.c.id.in_(oldest_due), self._due(now))
+            .where(outbox.c.id.in_(select(picked.c.id)))
             .values(next_attempt_at=until)
             .returning(*outbox.c)
         )

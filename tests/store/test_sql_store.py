@@ -1,81 +1,41 @@
-"""The SQLite store: what the service remembers across polls, alerts and restarts."""
+"""The store, on SQLite and on PostgreSQL: what the service remembers across polls,
+alerts and restarts, and what several workers sharing one database may rely on.
+
+Tests that take ``store``, ``two_stores`` or ``storage_url`` run once per backend
+(tests/store/conftest.py); the others are about one backend's own matters."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from monitor.core.alerts import Alert
-from monitor.core.items import Item
 from monitor.core.outbox import next_attempt
 from monitor.errors import ConfigError
 from monitor.store import FeedState, Store, open_store
 from monitor.store.sql import SqlStore
+from tests.store.factories import FEED, T0, alert, item
 
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-FEED = "https://news.example.org/world.rss"
-
-
-def item(fingerprint: str = "guid:1", title: str = "Strait tensions rise") -> Item:
-    return Item(
-        fingerprint=fingerprint,
-        feed=FEED,
-        feed_title="Example World",
-        title=title,
-        summary="Warships near Taiwan.",
-        content="",
-        link=f"https://news.example.org/{fingerprint}",
-        published=T0 - timedelta(minutes=5),
-    )
+# SQLite's own matters -----------------------------------------------------------
 
 
-def alert(it: Item, channel: str, rules: tuple[str, ...] = ("taiwan",)) -> Alert:
-    return Alert(
-        fingerprint=it.fingerprint,
-        channel=channel,
-        title=it.title,
-        link=it.link,
-        feed=it.feed_title,
-        published=it.published,
-        rules=rules,
-        terms=("Taiwan",),
-        snippet="Warships near **Taiwan**.",
-    )
-
-
-def db_url(path: Path) -> str:
-    return f"sqlite:///{path}"
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "nested" / "newsmon.db"
-
-
-@pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[Store]:
-    s = await open_store(db_url(db_path))
-    yield s
+async def test_open_creates_folder_schema_and_wal(db_path: Path) -> None:
+    s = await open_store(f"sqlite:///{db_path}")
     await s.close()
-
-
-# schema and connection ------------------------------------------------------
-
-
-async def test_open_creates_folder_schema_and_wal(store: Store, db_path: Path) -> None:
     assert db_path.is_file()
     with sqlite3.connect(db_path) as raw:
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         journal = raw.execute("PRAGMA journal_mode").fetchone()[0]
         outbox_cols = {r[1] for r in raw.execute("PRAGMA table_info(outbox)")}
-    assert {"feeds", "seen_items", "outbox"} <= tables
+    assert {"feeds", "seen_items", "outbox", "schema_version"} <= tables
     assert journal == "wal"
     assert {"fingerprint", "channel", "payload", "attempts", "delivered_at"} <= outbox_cols
 
@@ -115,6 +75,118 @@ async def test_bad_storage_urls_are_config_errors(url: str, says: str) -> None:
     with pytest.raises(ConfigError, match=says) as err:
         await open_store(url)
     assert "hunter2" not in str(err.value)
+
+
+# PostgreSQL's own matters ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql+asyncpg"])
+async def test_every_postgres_url_spelling_reaches_the_same_database(
+    scheme: str, postgres_scratch_url: str
+) -> None:
+    plain = await open_store(postgres_scratch_url)
+    other = await open_store(scheme + postgres_scratch_url.removeprefix("postgresql"))
+    try:
+        await plain.save_feed_state(FeedState(url=FEED, etag="e1"))
+        state = await other.feed_state(FEED)
+        assert state is not None and state.etag == "e1"
+    finally:
+        await plain.close()
+        await other.close()
+
+
+async def test_wrong_postgres_password_or_database_is_a_config_error(
+    postgres_service: str,
+) -> None:
+    real = make_url(postgres_service)
+    wrong_password = real.set(password="hunter2").render_as_string(hide_password=False)
+    with pytest.raises(ConfigError, match="cannot connect: password authentication failed") as err:
+        await open_store(wrong_password)
+    assert "hunter2" not in str(err.value)
+
+    missing = real.set(database="newsmon_no_such_db").render_as_string(hide_password=False)
+    with pytest.raises(ConfigError, match='database "newsmon_no_such_db" does not exist'):
+        await open_store(missing)
+
+
+async def test_postgres_keeps_instants_whatever_the_server_time_zone(
+    postgres_scratch_url: str,
+) -> None:
+    database = make_url(postgres_scratch_url).database
+    raw = await asyncpg.connect(postgres_scratch_url)
+    try:
+        await raw.execute(f"ALTER DATABASE \"{database}\" SET timezone TO 'Pacific/Auckland'")
+        s = await open_store(postgres_scratch_url)  # its sessions start in Auckland time
+        try:
+            paris = timezone(timedelta(hours=2))
+            due = datetime(2024, 5, 1, 14, 5, tzinfo=paris)
+            await s.save_feed_state(FeedState(url=FEED, next_poll_at=due))
+            state = await s.feed_state(FEED)
+            assert state is not None and state.next_poll_at == due
+            assert state.next_poll_at is not None and state.next_poll_at.tzinfo == UTC
+            assert await s.due_feeds([FEED], due - timedelta(microseconds=1)) == []
+            assert await s.due_feeds([FEED], due) == [FEED]
+        finally:
+            await s.close()
+        column_types = await raw.fetch(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND data_type LIKE 'timestamp%'"
+        )
+        stored = await raw.fetchval("SELECT next_poll_at AT TIME ZONE 'UTC' FROM feeds")
+    finally:
+        await raw.close()
+    assert {r["data_type"] for r in column_types} == {"timestamp with time zone"}
+    assert {(r["table_name"], r["column_name"]) for r in column_types} >= {
+        ("feeds", "next_poll_at"),
+        ("outbox", "next_attempt_at"),
+        ("seen_items", "seen_at"),
+    }
+    assert stored == datetime(2024, 5, 1, 12, 5)
+
+
+async def test_the_store_reconnects_after_the_server_drops_its_connections(
+    postgres_scratch_url: str,
+) -> None:
+    s = await open_store(postgres_scratch_url)
+    try:
+        it = item()
+        await s.record_item(it, [alert(it, "mail")], T0)
+        raw = await asyncpg.connect(postgres_scratch_url)
+        try:
+            killed = await raw.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await raw.close()
+        assert killed >= 1  # the store's pooled connection, as a server restart would
+        assert await s.unseen([it.fingerprint, "guid:2"]) == {"guid:2"}
+        assert await s.pending_count() == 1
+    finally:
+        await s.close()
+
+
+async def test_a_claim_takes_other_rows_than_a_worker_busy_claiming(
+    postgres_scratch_url: str,
+) -> None:
+    s = await open_store(postgres_scratch_url)
+    raw = await asyncpg.connect(postgres_scratch_url)
+    try:
+        ids: list[int] = []
+        for n in range(6):
+            it = item(f"guid:{n}")
+            ids += await s.record_item(it, [alert(it, "mail")], T0)
+        lease = T0 + timedelta(seconds=30)
+        async with raw.transaction():
+            # another worker is in the middle of claiming the three oldest
+            await raw.fetch("SELECT id FROM outbox WHERE id = ANY($1) FOR UPDATE", ids[:3])
+            claimed = await asyncio.wait_for(s.claim_alerts(T0, lease, limit=10), 5)
+            assert [p.id for p in claimed] == ids[3:]
+        # that worker gave up without claiming: its rows are there for the taking
+        assert [p.id for p in await s.claim_alerts(T0, lease)] == ids[:3]
+    finally:
+        await raw.close()
+        await s.close()
 
 
 # feeds ----------------------------------------------------------------------
@@ -158,8 +230,7 @@ async def test_due_feeds_keeps_order_and_skips_future_polls(store: Store) -> Non
 
 async def test_due_feeds_handles_more_urls_than_one_statement_takes(store: Store) -> None:
     urls = [f"https://f{i}.example.org/rss" for i in range(1200)]
-    for url in urls[::2]:
-        await store.lease_feed(url, T0 + timedelta(hours=1))
+    await asyncio.gather(*(store.lease_feed(url, T0 + timedelta(hours=1)) for url in urls[::2]))
     assert await store.due_feeds(urls, T0) == urls[1::2]
 
 
@@ -172,19 +243,13 @@ async def test_lease_feed_hides_a_feed_until_the_lease_ends(store: Store) -> Non
     assert state is not None and state.etag == "e1" and state.failures == 1  # untouched
 
 
-async def test_claim_feed_is_won_once_per_due_period(db_path: Path) -> None:
-    a, b = SqlStore(db_url(db_path)), SqlStore(db_url(db_path))
-    await a.open()
-    await b.open()
-    try:
-        until = T0 + timedelta(minutes=5)
-        won = await asyncio.gather(*(s.claim_feed(FEED, T0, until) for s in (a, b, a, b)))
-        assert sorted(won) == [False, False, False, True]
-        assert await a.claim_feed(FEED, T0 + timedelta(minutes=4), until) is False
-        assert await b.claim_feed(FEED, until, until + timedelta(minutes=5)) is True
-    finally:
-        await a.close()
-        await b.close()
+async def test_claim_feed_is_won_once_per_due_period(two_stores: tuple[SqlStore, SqlStore]) -> None:
+    a, b = two_stores
+    until = T0 + timedelta(minutes=5)
+    won = await asyncio.gather(*(s.claim_feed(FEED, T0, until) for s in (a, b, a, b)))
+    assert sorted(won) == [False, False, False, True]
+    assert await a.claim_feed(FEED, T0 + timedelta(minutes=4), until) is False
+    assert await b.claim_feed(FEED, until, until + timedelta(minutes=5)) is True
 
 
 # items and outbox -------------------------------------------------------------
@@ -213,13 +278,13 @@ async def test_an_item_without_alerts_is_still_remembered(store: Store) -> None:
     assert await store.pending_count() == 0
 
 
-async def test_seen_items_and_outbox_survive_a_restart(db_path: Path) -> None:
+async def test_seen_items_and_outbox_survive_a_restart(storage_url: str) -> None:
     it = item()
-    first = await open_store(db_url(db_path))
+    first = await open_store(storage_url)
     ids = await first.record_item(it, [alert(it, "mail")], T0)
     await first.close()
 
-    second = await open_store(db_url(db_path))
+    second = await open_store(storage_url)
     try:
         assert await second.unseen([it.fingerprint]) == set()
         assert await second.record_item(it, [alert(it, "mail")], T0 + timedelta(hours=1)) == []
@@ -228,21 +293,16 @@ async def test_seen_items_and_outbox_survive_a_restart(db_path: Path) -> None:
         await second.close()
 
 
-async def test_concurrent_records_of_one_item_alert_once(db_path: Path) -> None:
-    # two stores on one file: the database, not an in-process lock, must decide
-    stores = [SqlStore(db_url(db_path)) for _ in range(2)]
-    for s in stores:
-        await s.open()
-    try:
-        it = item()
-        alerts = [alert(it, f"channel-{n}") for n in range(20)]
-        results = await asyncio.gather(*(s.record_item(it, alerts, T0) for s in stores * 3))
-        winners = [r for r in results if r]
-        assert len(winners) == 1 and len(winners[0]) == 20
-        assert await stores[0].pending_count() == 20
-    finally:
-        for s in stores:
-            await s.close()
+async def test_concurrent_records_of_one_item_alert_once(
+    two_stores: tuple[SqlStore, SqlStore],
+) -> None:
+    # two stores on one database: the database, not an in-process lock, must decide
+    it = item()
+    alerts = [alert(it, f"channel-{n}") for n in range(20)]
+    results = await asyncio.gather(*(s.record_item(it, alerts, T0) for s in two_stores * 3))
+    winners = [r for r in results if r]
+    assert len(winners) == 1 and len(winners[0]) == 20
+    assert await two_stores[0].pending_count() == 20
 
 
 class _Unserialisable(Alert):
@@ -301,27 +361,23 @@ async def test_failed_alerts_back_off_and_delivered_ones_stay_as_history(store: 
     assert await store.due_alerts(retry_at + timedelta(days=1)) == []
 
 
-async def test_claimed_alerts_are_handed_out_once_until_the_claim_lapses(db_path: Path) -> None:
-    a, b = SqlStore(db_url(db_path)), SqlStore(db_url(db_path))
-    await a.open()
-    await b.open()
-    try:
-        ids: list[int] = []
-        for n in range(6):
-            it = item(f"guid:{n}")
-            ids += await a.record_item(it, [alert(it, "mail")], T0)
-        lease = T0 + timedelta(seconds=30)
-        claims = await asyncio.gather(a.claim_alerts(T0, lease, 4), b.claim_alerts(T0, lease, 4))
-        claimed = [p.id for c in claims for p in c]
-        assert sorted(claimed) == ids and len(set(claimed)) == 6
-        assert await a.claim_alerts(T0 + timedelta(seconds=29), lease) == []
+async def test_claimed_alerts_are_handed_out_once_until_the_claim_lapses(
+    two_stores: tuple[SqlStore, SqlStore],
+) -> None:
+    a, b = two_stores
+    ids: list[int] = []
+    for n in range(6):
+        it = item(f"guid:{n}")
+        ids += await a.record_item(it, [alert(it, "mail")], T0)
+    lease = T0 + timedelta(seconds=30)
+    claims = await asyncio.gather(a.claim_alerts(T0, lease, 4), b.claim_alerts(T0, lease, 4))
+    claimed = [p.id for c in claims for p in c]
+    assert sorted(claimed) == ids and len(set(claimed)) == 6
+    assert await a.claim_alerts(T0 + timedelta(seconds=29), lease) == []
 
-        await a.mark_delivered(ids[0], T0 + timedelta(seconds=1))
-        lapsed = await b.claim_alerts(lease, lease + timedelta(seconds=30))
-        assert [p.id for p in lapsed] == ids[1:]
-    finally:
-        await a.close()
-        await b.close()
+    await a.mark_delivered(ids[0], T0 + timedelta(seconds=1))
+    lapsed = await b.claim_alerts(lease, lease + timedelta(seconds=30))
+    assert [p.id for p in lapsed] == ids[1:]
 
 
 async def test_a_leased_alert_waits_for_its_lease_and_a_delivered_one_ignores_it(

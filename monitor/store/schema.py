@@ -1,0 +1,112 @@
+"""The store's tables as they are now: the shape every query in ``monitor.store.sql``
+expects, and what a new database is created with.
+
+Changing anything here changes the schema: add a step to
+``monitor.store.migrations`` that brings an older database to the new shape
+(tests/store/test_schema.py compares an upgraded version-1 database with a new
+one and fails until the two agree).
+
+Column types are portable: TEXT, INTEGER, BIGINT (INTEGER on SQLite, whose
+autoincrement needs it), JSON, and ``UTCDateTime``, which is
+``TIMESTAMP WITH TIME ZONE`` on PostgreSQL and naive UTC text on SQLite.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the database keeps.
+
+    SQLite has no time zones: values are stored as naive UTC text of fixed width,
+    so comparisons in SQL stay correct. A naive datetime going in is a bug.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store takes timezone-aware times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("next_poll_at", UTCDateTime),
+    Column("last_polled_at", UTCDateTime),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+)
+
+seen_items = Table(
+    "seen_items",
+    metadata,
+    Column("fingerprint", Text, primary_key=True),
+    Column("feed", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("link", Text, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    # BIGINT on PostgreSQL; SQLite autoincrements only an INTEGER primary key
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("fingerprint", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("payload", JSON, nullable=False),  # Alert.to_json()
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_attempt_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),
+    Column("last_error", Text),
+    UniqueConstraint("fingerprint", "channel", name="outbox_one_alert_per_item_and_channel"),
+    Index("outbox_due", "delivered_at", "next_attempt_at"),
+)
+
+# One row per schema change applied to this database; the highest version is the
+# database's. Migrations read it before anything else, so its shape never changes.
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+    Column("summary", Text, nullable=False),
+)
+
+# The tables of version 1, which newsmon created before it recorded a version.
+V1_TABLES = frozenset({"feeds", "seen_items", "outbox"})

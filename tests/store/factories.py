@@ -1,0 +1,103 @@
+"""Items, alerts and raw database access shared by the store tests."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+from sqlalchemy import Connection, MetaData
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from monitor.core.alerts import Alert
+from monitor.core.items import Item
+from monitor.store.sql import engine_url
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+FEED = "https://news.example.org/world.rss"
+DATA = Path(__file__).parent / "data"
+
+T = TypeVar("T")
+
+
+def item(fingerprint: str = "guid:1", title: str = "Strait tensions rise") -> Item:
+    return Item(
+        fingerprint=fingerprint,
+        feed=FEED,
+        feed_title="Example World",
+        title=title,
+        summary="Warships near Taiwan.",
+        content="",
+        link=f"https://news.example.org/{fingerprint}",
+        published=T0 - timedelta(minutes=5),
+    )
+
+
+def alert(it: Item, channel: str, rules: tuple[str, ...] = ("taiwan",)) -> Alert:
+    return Alert(
+        fingerprint=it.fingerprint,
+        channel=channel,
+        title=it.title,
+        link=it.link,
+        feed=it.feed_title,
+        published=it.published,
+        rules=rules,
+        terms=("Taiwan",),
+        snippet="Warships near **Taiwan**.",
+    )
+
+
+def backend(url: str) -> str:
+    """``sqlite`` or ``postgresql``."""
+    return engine_url(url).get_backend_name()
+
+
+async def run_script(url: str, script: str) -> None:
+    """Runs SQL text (several statements) on the database, outside newsmon."""
+    if backend(url) == "sqlite":
+        database = make_url(url).database
+        assert database
+        with sqlite3.connect(database) as raw:
+            raw.executescript(script)
+        return
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(script)
+    finally:
+        await conn.close()
+
+
+def run_script_now(url: str, script: str) -> None:
+    """``run_script`` for sync code, even while an event loop runs in this thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run_script(url, script)).result()
+
+
+async def load_v1(url: str) -> None:
+    """Fills the empty database with the frozen version-1 fixture of its backend."""
+    await run_script(url, (DATA / f"v1.{backend(url)}.sql").read_text())
+
+
+async def inspect_db(url: str, look: Callable[[Connection], T]) -> T:
+    """Runs ``look`` on a plain SQLAlchemy connection to the database and commits."""
+    engine = create_async_engine(engine_url(url))
+    try:
+        async with engine.begin() as conn:
+            return await conn.run_sync(look)
+    finally:
+        await engine.dispose()
+
+
+async def drop_everything(url: str) -> None:
+    def drop(conn: Connection) -> None:
+        found = MetaData()
+        found.reflect(conn)
+        found.drop_all(conn)
+
+    await inspect_db(url, drop)
