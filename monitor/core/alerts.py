@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.core.items import Item
+from monitor.core.policy import DigestSchedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class Fired:
     notify: tuple[str, ...]  # Apprise tags; empty means every channel
     terms: tuple[str, ...]  # matched terms as they appear in the text
     snippet: str  # matched terms highlighted as **term**
+    digest: DigestSchedule | None = None  # the rule gathers its matches into digests
 
 
 @dataclass(frozen=True, slots=True)

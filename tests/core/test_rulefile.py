@@ -262,3 +262,20 @@ def test_rule_set_errors_name_file_and_line(
         compile_ruleset(parsed)
     assert message in caught.value.message
     assert (caught.value.path, caught.value.line) == (path, line)
+
+
+def test_a_rule_may_gather_its_matches_into_digests() -> None:
+    rules = load_ruleset(
+        {"d.yaml": "rules:\n  - name: weekly-trade\n    match: tariff*\n    digest: daily@08:00\n"}
+    )
+    [rule] = rules.rules
+    assert rule.digest is not None and str(rule.digest) == "daily@08:00"
+    [match] = rules.match({"title": "New tariffs"})
+    assert match.fired({"title": "New tariffs"}).digest == rule.digest
+
+
+def test_a_bad_digest_names_its_line() -> None:
+    with pytest.raises(RuleError) as caught:
+        load_ruleset({"d.yaml": "rules:\n  - name: r\n    match: x\n    digest: sometimes\n"})
+    assert (caught.value.path, caught.value.line) == ("d.yaml", 4)
+    assert "digest" in caught.value.message

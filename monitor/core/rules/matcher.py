@@ -93,6 +93,7 @@ class Match:
             notify=self.rule.notify,
             terms=self.terms,
             snippet=snippet(fields.get(where) or "", ranges),
+            digest=self.rule.digest,
         )
 
 

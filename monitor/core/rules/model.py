@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from monitor.core.policy import DigestSchedule
 from monitor.core.rules.query import Node, Term
 
 
@@ -22,6 +23,7 @@ class Rule:
     path: str
     line: int
     expr: Node = field(repr=False)
+    digest: DigestSchedule | None = None  # gather this rule's matches into periodic digests
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from monitor.core.policy import parse_digest
 from monitor.core.rules.matcher import RuleSet, compile_ruleset
 from monitor.core.rules.model import Entity, Rule, RuleFile
 from monitor.core.rules.query import (
@@ -48,7 +49,7 @@ from monitor.errors import RuleError
 __all__ = ["load_ruleset", "parse_rule_file"]
 
 _FILE_KEYS = ("entities", "rules")
-_RULE_KEYS = ("name", "match", "any", "all", "none", "notify")
+_RULE_KEYS = ("name", "match", "any", "all", "none", "notify", "digest")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _PLAIN_WORD = re.compile(r"[^\W_]+\*?")
 _BAD_TAG = re.compile(r"[\s,]")
@@ -195,7 +196,13 @@ class _Reader:
         notify: tuple[str, ...] = ()
         if "notify" in fields and not _is_null(fields["notify"]):
             notify = self.notify(name, fields["notify"])
-        return Rule(name, query, notify, self.path, _line(node), expr)
+        digest = None
+        if "digest" in fields and not _is_null(fields["digest"]):
+            try:
+                digest = parse_digest(self.text(fields["digest"], f"digest: of rule {name!r}"))
+            except ValueError as exc:
+                raise self.error(f"digest: of rule {name!r}: {exc}", fields["digest"]) from None
+        return Rule(name, query, notify, self.path, _line(node), expr, digest)
 
     def term_lists(self, name: str, fields: Mapping[str, Node]) -> tuple[str, Expr]:
         """The query of an any/all/none rule, as text and as a tree."""
