@@ -1,4 +1,4 @@
-"""Delivery: one alert to the one Apprise target of its channel.
+"""Delivery: one message to the one Apprise target of its channel.
 
 Each channel gets its own ``Apprise`` object holding just its target, so an
 alert reaches exactly that destination whatever its tags. ``async_notify`` runs
@@ -15,14 +15,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from apprise import Apprise, AppriseResult, NotifyFormat
 
-from monitor.core.alerts import Alert, Channel, render
-from monitor.notify.channels import Channels
+from monitor.core.alerts import Alert, Channel
+from monitor.errors import ConfigError
+from monitor.notify.channels import Channels, target_url
+from monitor.notify.templates import (
+    Form,
+    Source,
+    alert_title,
+    digest_title,
+    render_alert,
+    render_digest,
+    validate_template,
+)
+
+if TYPE_CHECKING:
+    from monitor.config import ChannelOptions
 
 log = logging.getLogger(__name__)
 
@@ -37,32 +52,89 @@ class DeliveryResult:
     label: str = ""  # the channel it was for: its masked URL, or "console"
 
 
+_FORMATS = {"html": NotifyFormat.HTML, "chat": NotifyFormat.MARKDOWN, "text": NotifyFormat.TEXT}
+EMAIL_SCHEMES = ("mailto://", "mailtos://")
+ADMIN_TAG = "admin"
+GONE = "channel is no longer in the Apprise config"
+
+
 class Deliverer:
-    """Sends alerts to the channels they name."""
+    """Sends messages (one alert, a digest, an admin notice) to the channels they name.
+
+    Email channels get the HTML form (Apprise adds the plain-text part), chat
+    and webhooks the short Markdown form, the console the plain-text form.
+    ``options`` (config ``channels:``, by tag) may give a channel its own template.
+    """
 
     def __init__(
-        self, channels: Channels, *, timeout: float = 60.0, console: TextIO | None = None
+        self,
+        channels: Channels,
+        *,
+        options: Mapping[str, ChannelOptions] | None = None,
+        timeout: float = 60.0,
+        console: TextIO | None = None,
     ) -> None:
         self.channels = channels
         self._timeout = timeout  # seconds for one delivery, retries inside Apprise included
         self._console = console  # None: sys.stdout at the time of printing
         self._apprise: dict[str, Apprise] = {}
+        self._forms: dict[str, Form] = {}
+        self._templates: dict[str, tuple[str, str]] = {}  # channel id -> (path, text)
         for channel in channels:
             target = channels.target(channel.id)
-            if target is not None:
-                one = Apprise()
-                one.add(target)
-                self._apprise[channel.id] = one
+            if target is None:
+                self._forms[channel.id] = "text"
+                continue
+            one = Apprise()
+            one.add(target)
+            self._apprise[channel.id] = one
+            url = target_url(target, privacy=True)
+            self._forms[channel.id] = "html" if url.startswith(EMAIL_SCHEMES) else "chat"
+            chosen = options_for(channel, options or {})
+            if chosen is not None and chosen.template:
+                self._templates[channel.id] = _load_template(
+                    chosen.template, self._forms[channel.id]
+                )
 
     def knows(self, channel_id: str) -> bool:
         """Whether alerts for this channel can be delivered (it is still configured)."""
         return self.channels.get(channel_id) is not None
 
-    async def deliver(self, alert: Alert) -> DeliveryResult:
+    def admin_channels(self) -> list[Channel]:
+        return self.channels.tagged(ADMIN_TAG) if not self.channels.is_console else []
+
+    async def deliver(self, alert: Alert, sources: Sequence[Source] = ()) -> DeliveryResult:
+        """One alert to its channel; ``sources`` are the other feeds that carried its story."""
         channel = self.channels.get(alert.channel)
         if channel is None:
-            return self._failed(alert, alert.channel, "channel is no longer in the Apprise config")
-        title, body = render(alert)
+            return self._failed(
+                alert.title, alert.channel, "channel is no longer in the Apprise config"
+            )
+        form = self._forms[channel.id]
+        path, template = self._templates.get(channel.id, (None, None))
+        body = render_alert(alert, form, template, sources=sources, path=path)
+        return await self._send(channel, alert_title(alert), body, form)
+
+    async def deliver_digest(
+        self, channel_id: str, alerts: Sequence[Alert], sources: Mapping[str, Sequence[Source]]
+    ) -> DeliveryResult:
+        """One message listing every alert, to one channel."""
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            return self._failed("digest", channel_id, GONE)
+        form = self._forms[channel.id]
+        body = render_digest(alerts, form, sources=sources)
+        return await self._send(channel, digest_title(alerts), body, form)
+
+    async def deliver_admin(self, title: str, body: str) -> list[DeliveryResult]:
+        """A notice about the service itself, to the channels tagged ``admin``."""
+        return list(
+            await asyncio.gather(
+                *(self._send(c, f"[newsmon] {title}", body, "text") for c in self.admin_channels())
+            )
+        )
+
+    async def _send(self, channel: Channel, title: str, body: str, form: Form) -> DeliveryResult:
         sender = self._apprise.get(channel.id)
         if sender is None:
             self._print(title, body)
@@ -71,24 +143,38 @@ class Deliverer:
             result = await sender.async_notify(
                 body=body,
                 title=title,
-                body_format=NotifyFormat.TEXT,
+                body_format=_FORMATS[form],
                 timeout=self._timeout,
                 log_level=logging.WARNING,
             )
         except Exception as exc:  # a plugin bug must not take the notifier down
-            return self._failed(alert, channel.label, f"{type(exc).__name__}: {exc}")
+            return self._failed(title, channel.label, f"{type(exc).__name__}: {exc}")
         if result:
-            log.debug("alert %s delivered to %s", alert.fingerprint, channel.label)
+            log.debug("%r delivered to %s", title, channel.label)
             return DeliveryResult(ok=True, label=channel.label)
-        return self._failed(alert, channel.label, failure_reason(result))
+        return self._failed(title, channel.label, failure_reason(result))
 
     def _print(self, title: str, body: str) -> None:
         out = self._console or sys.stdout
-        print(f"{title}\n{body}\n", file=out, flush=True)
+        print(f"{title}\n{body.strip()}\n", file=out, flush=True)
 
-    def _failed(self, alert: Alert, label: str, error: str) -> DeliveryResult:
-        log.warning("alert %s to %s not delivered: %s", alert.fingerprint, label, error)
+    def _failed(self, what: str, label: str, error: str) -> DeliveryResult:
+        log.warning("%r to %s not delivered: %s", what, label, error)
         return DeliveryResult(ok=False, error=error, label=label)
+
+
+def options_for(channel: Channel, options: Mapping[str, ChannelOptions]) -> ChannelOptions | None:
+    """A channel's options: those of the first of its tags (in name order) that has any."""
+    return next((options[tag] for tag in sorted(channel.tags) if tag in options), None)
+
+
+def _load_template(path: str, form: Form) -> tuple[str, str]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read template: {exc.strerror}", path) from exc
+    validate_template(text, path, form=form)
+    return path, text
 
 
 def failure_reason(result: AppriseResult) -> str:

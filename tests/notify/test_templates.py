@@ -37,6 +37,7 @@ def make_alert(
     link: str = "https://news.example.org/world/strait-1",
     published: datetime | None = datetime(2024, 5, 1, 11, 55, tzinfo=UTC),
     snippet: str = SNIPPET,
+    terms: tuple[str, ...] = ("Taiwan Strait", "warships"),
 ) -> Alert:
     item = Item(
         fingerprint=fingerprint,
@@ -49,8 +50,8 @@ def make_alert(
         published=published,
     )
     fired = [
-        Fired("taiwan-pressure", (), ("Taiwan Strait", "warships"), snippet),
-        Fired("naval-moves", (), ("warships",), snippet),
+        Fired("taiwan-pressure", (), terms, snippet),
+        Fired("naval-moves", (), terms[-1:], snippet),
     ]
     [alert] = alerts_for(item, fired, [CHANNEL])
     return alert
@@ -78,6 +79,7 @@ def test_chat_is_short_with_highlights_and_sources() -> None:
         TITLE,
         "https://news.example.org/world/strait-1",
         "Rules: taiwan-pressure, naval-moves",
+        "Matched: Taiwan Strait, warships",
         "Example World · 2024-05-01 11:55 UTC",
         SNIPPET,
         "Also reported by: Harbour Times, Evil <Feed>",
@@ -85,7 +87,7 @@ def test_chat_is_short_with_highlights_and_sources() -> None:
 
 
 def test_chat_leaves_out_what_the_alert_lacks() -> None:
-    bare = make_alert("Quiet story", link="", published=None, snippet="")
+    bare = make_alert("Quiet story", link="", published=None, snippet="", terms=())
     assert render_alert(bare, "chat") == (
         "Quiet story\nRules: taiwan-pressure, naval-moves\nExample World · time unknown"
     )
