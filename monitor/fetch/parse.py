@@ -13,8 +13,11 @@ recovers what it can, and a feed missing one closing tag is still news.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import multiprocessing
+import os
 import signal
+import sys
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -110,10 +113,23 @@ def _describe(exc: object) -> str:
     return text or type(exc).__name__
 
 
-def _ignore_sigint() -> None:
+def _init_worker(parent: int) -> None:
     # Ctrl-C goes to the whole process group; the service shuts the pool down
     # itself, so workers should not die first with a traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """Ask Linux to end this worker when the service dies, even by kill -9
+    (which gives the pool no chance to shut its workers down)."""
+    if not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:  # the service died before the request took effect
+        os._exit(0)
 
 
 class FeedParser:
@@ -136,7 +152,8 @@ class FeedParser:
         return ProcessPoolExecutor(
             self.max_workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_ignore_sigint,
+            initializer=_init_worker,
+            initargs=(os.getpid(),),
         )
 
     async def parse(
