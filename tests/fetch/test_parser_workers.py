@@ -16,7 +16,8 @@ from monitor.fetch.parse import FeedParser
 
 async def main():
     parser = FeedParser(max_workers=2)
-    body = b'<rss version="2.0"><channel><title>t</title><item><title>a</title></item></channel></rss>'
+    body = (b'<rss version="2.0"><channel><title>t</title>'
+            b'<item><title>a</title></item></channel></rss>')
     await parser.parse(body, "http://127.0.0.1/f.rss")
     pids = [p.pid for p in parser._executor._processes.values()]
     print(" ".join(map(str, pids)), flush=True)
