@@ -1,5 +1,6 @@
-"""State of the service behind one interface: feed schedule and HTTP validators,
-seen items, the alert outbox and its history.
+"""State of the service behind one interface: feed schedule, HTTP validators and
+health, seen items and the stories they belong to, the alert outbox (with its
+digests and dead letters) and its history, and the messages sent per channel.
 
 ``await open_store(url)`` picks the backend from the URL and returns it opened:
 ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite://``
@@ -10,17 +11,33 @@ schema, or upgrades it (``monitor.store.migrations``); several workers may open
 one PostgreSQL database at once and share it.
 
 All datetimes going in must be timezone-aware; all coming out are aware UTC.
+
+An outbox row is, at any time, one of:
+
+- *pending*: waiting to be sent on its own from ``next_attempt_at`` on
+  (``claim_alerts``), or leased to whoever is sending it;
+- *in a digest*: ``digest_due`` is set; it goes out with the rest of its
+  channel's digest once that time (and its ``next_attempt_at``) has come
+  (``claim_digests``);
+- *dead*: delivery was given up (``mark_dead``); it stays for ``dead_letters``
+  and is never claimed again;
+- *delivered*: history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 from monitor.core.alerts import Alert
 from monitor.core.items import Item
+
+FeedHealth = Literal["ok", "failing", "silent"]
+FEED_HEALTH: frozenset[str] = frozenset(get_args(FeedHealth))
+MessageKind = Literal["alert", "digest", "admin"]
+MESSAGE_KINDS: frozenset[str] = frozenset(get_args(MessageKind))
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +52,14 @@ class FeedState:
     failures: int = 0  # consecutive failed polls
     last_status: int | None = None
     last_error: str | None = None
+    last_new_item_at: datetime | None = None  # when a poll last brought a new item
+    cadence_s: float | None = None  # the feed's usual gap between new items, seconds
+    health: FeedHealth = "ok"  # the state last alerted on: one alert per change
 
 
 @dataclass(frozen=True, slots=True)
 class PendingAlert:
-    """An outbox row not yet delivered."""
+    """An outbox row not yet delivered (claimed, waiting for a digest, or dead)."""
 
     id: int
     alert: Alert
@@ -47,6 +67,56 @@ class PendingAlert:
     created_at: datetime
     next_attempt_at: datetime
     last_error: str | None
+    story: str | None = None  # the story it is about; None for rows from version 1
+    digest_due: datetime | None = None  # set: goes out in its channel's digest then
+    dead_at: datetime | None = None  # set: delivery was given up then
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How one channel's alert is to go out."""
+
+    not_before: datetime  # first attempt: a lease for the notify agent, or quiet hours' end
+    digest_due: datetime | None = None  # set: part of the channel's digest sent at that time
+
+
+@dataclass(frozen=True, slots=True)
+class StoryEntry:
+    """The story a recorded item belongs to."""
+
+    story_id: str
+    signature: bytes  # StorySignature.to_bytes() of the item
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    """A recorded item of a story, enough to put it back in a story index."""
+
+    fingerprint: str
+    story_id: str
+    signature: bytes
+    link: str
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StorySource:
+    """One copy of a story: who reported it, where and when we saw it."""
+
+    feed_title: str
+    link: str
+    title: str
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSummary:
+    """How many outbox rows are in each state (they add up to the whole outbox)."""
+
+    pending: int  # to be sent on their own, due or not (claimed ones included)
+    digest: int  # waiting for their channel's digest
+    dead: int  # given up
+    delivered: int
 
 
 class Store(Protocol):
@@ -86,6 +156,9 @@ class Store(Protocol):
         alerts: Sequence[Alert],
         now: datetime,
         lease_until: datetime | None = None,
+        *,
+        story: StoryEntry | None = None,
+        plans: Mapping[str, Plan] | None = None,
     ) -> list[int]:
         """Atomically mark the item seen and put its alerts in the outbox.
 
@@ -93,12 +166,44 @@ class Store(Protocol):
         hands them to the notify agent; if that never settles them, they are
         retried from then on.
 
+        ``story``: the item belongs to that story; it is kept for
+        ``stories_since`` and ``story_sources``. Each alert is for the story
+        (the item's own fingerprint when ``story`` is None), and a story makes at
+        most one alert per channel: an alert for a channel that already has one
+        for the story (a later copy of the story) is skipped.
+
+        ``plans`` (by channel id) say when each channel's alert goes out: its
+        first attempt and the digest it waits for. A channel without a plan
+        gets its first attempt at ``lease_until`` (or ``now``) and no digest.
+
         Returns the outbox ids of the new alerts; an empty list and no change
         when the item was already seen (a restart or a redelivery never re-alerts).
         """
 
+    async def record_item_by_channel(
+        self,
+        item: Item,
+        alerts: Sequence[Alert],
+        now: datetime,
+        lease_until: datetime | None = None,
+        *,
+        story: StoryEntry | None = None,
+        plans: Mapping[str, Plan] | None = None,
+    ) -> dict[str, int]:
+        """``record_item``, saying which channel each new outbox id is for: a
+        later copy of a story leaves out the channels the story already reached,
+        so the ids alone no longer line up with ``alerts``."""
+
+    async def stories_since(self, since: datetime) -> list[StoryRow]:
+        """Items recorded with a story after ``since``, oldest first: what a
+        story index restarted at ``since + window`` needs."""
+
+    async def story_sources(self, story_id: str) -> list[StorySource]:
+        """Every recorded copy of a story, oldest first."""
+
     async def due_alerts(self, now: datetime, limit: int = 100) -> list[PendingAlert]:
-        """Undelivered outbox rows whose next attempt is due, oldest first."""
+        """Outbox rows to be sent on their own whose next attempt is due, oldest
+        first (neither digest rows nor dead ones)."""
 
     async def lease_alert(self, alert_id: int, until: datetime) -> None:
         """Push an undelivered alert's next attempt to ``until`` (it is being sent)."""
@@ -110,19 +215,55 @@ class Store(Protocol):
         so no other caller (a retry loop, another worker) gets them meanwhile.
 
         A crashed deliverer's claims lapse at ``until`` and are tried again;
-        ``mark_delivered``/``mark_failed`` settle a claimed row.
+        ``mark_delivered``/``mark_failed``/``mark_dead`` settle a claimed row.
         """
 
-    async def mark_delivered(self, alert_id: int, now: datetime) -> None: ...
+    async def claim_digests(self, now: datetime, until: datetime) -> dict[str, list[PendingAlert]]:
+        """The digest rows due at ``now`` (their ``digest_due`` and next attempt
+        have come), by channel, oldest first; atomically leased to ``until`` like
+        ``claim_alerts``, so each row goes to one caller. A channel with nothing
+        due is absent.
+
+        ``mark_delivered_many`` settles a sent digest; ``mark_failed`` its rows,
+        which stay in the digest, for a retry.
+        """
+
+    async def mark_delivered(self, alert_id: int, now: datetime) -> None:
+        """The alert was sent: it becomes history (even a dead letter: a sender
+        whose claim lapsed got it through after all), and the message is
+        recorded for its channel's rate limit (kind ``alert``)."""
+
+    async def mark_delivered_many(
+        self, alert_ids: Sequence[int], now: datetime, kind: MessageKind = "digest"
+    ) -> None:
+        """The alerts went out together in one message (a digest): all become
+        history, and one message is recorded per channel they belong to."""
 
     async def mark_failed(
         self, alert_id: int, error: str, next_attempt_at: datetime, now: datetime
-    ) -> None: ...
+    ) -> None:
+        """An attempt failed; the next one is due at ``next_attempt_at``."""
+
+    async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None:
+        """An attempt failed and delivery is given up: the row is a dead letter,
+        never claimed again. No change to a row already delivered or dead."""
+
+    async def dead_letters(self, limit: int = 100) -> list[PendingAlert]:
+        """The dead rows, most recently given up first."""
+
+    async def record_message(self, channel: str, now: datetime, kind: MessageKind) -> None:
+        """A message not from the outbox (an admin alert) was sent to ``channel``."""
+
+    async def sent_since(self, channel: str, since: datetime) -> int:
+        """How many messages were sent to ``channel`` after ``since`` (strictly)."""
 
     async def delivered_count(self) -> int: ...
 
     async def pending_count(self) -> int:
-        """Outbox rows not delivered yet, due or not."""
+        """Outbox rows not delivered yet, due or not, in a digest or not; not dead."""
+
+    async def outbox_summary(self) -> OutboxSummary:
+        """How many outbox rows are pending, in a digest, dead and delivered."""
 
 
 async def open_store(url: str) -> Store:

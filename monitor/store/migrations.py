@@ -28,7 +28,8 @@ Adding a migration:
    synchronous SQLAlchemy ``Connection`` (``conn.exec_driver_sql("ALTER TABLE
    ...")``, ``Index(...).create(conn)``; branch on ``conn.dialect.name`` where
    SQLite and PostgreSQL differ). Do not call ``metadata.create_all``: it
-   describes the newest schema, not version N + 1.
+   describes the newest schema, not version N + 1; a step that builds on
+   SQLAlchemy objects declares frozen copies of them, as version 2 does below.
 3. Run tests/store/test_schema.py: it upgrades a frozen version-1 database of
    each backend and checks the result matches a newly created one.
 """
@@ -40,10 +41,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, inspect, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    func,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.schema import CreateColumn
 
 from monitor.errors import ConfigError
-from monitor.store.schema import V1_TABLES, metadata, schema_version
+from monitor.store.schema import V1_TABLES, UTCDateTime, metadata, schema_version
 
 log = logging.getLogger("newsmon.store")
 
@@ -62,8 +79,86 @@ class Step:
     upgrade: Callable[[Connection], None]
 
 
+def _add_columns(conn: Connection, table: Table, names: Sequence[str]) -> None:
+    """ALTER TABLE ... ADD COLUMN for the columns ``names`` of ``table``, spelt as
+    CREATE TABLE spells them on this database (so upgraded and new tables agree)."""
+    for column in (table.c[name] for name in names):
+        spec = CreateColumn(column).compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {spec}")
+
+
+# Version 2, frozen: the columns and tables it added, as they were then.
+_v2 = MetaData()
+_v2_feeds = Table(
+    "feeds",
+    _v2,
+    Column("last_new_item_at", UTCDateTime),
+    Column("cadence_s", Float),
+    Column("health", Text, nullable=False, server_default=text("'ok'")),
+)
+_v2_outbox = Table(
+    "outbox",
+    _v2,
+    Column("story", Text),
+    Column("digest_due", UTCDateTime),
+    Column("dead_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),  # from version 1, for the indexes
+    Column("channel", Text),  # from version 1, for the indexes
+)
+_v2_indexes = (
+    Index(
+        "outbox_one_alert_per_story_and_channel",
+        _v2_outbox.c.story,
+        _v2_outbox.c.channel,
+        unique=True,
+    ),
+    Index("outbox_digest_due", _v2_outbox.c.delivered_at, _v2_outbox.c.digest_due),
+    Index("outbox_dead", _v2_outbox.c.dead_at),
+)
+_v2_tables = (
+    Table(
+        "story_items",
+        _v2,
+        Column("fingerprint", Text, primary_key=True),
+        Column("story", Text, nullable=False),
+        Column("signature", LargeBinary, nullable=False),
+        Column("link", Text, nullable=False),
+        Column("feed_title", Text, nullable=False),
+        Column("title", Text, nullable=False),
+        Column("seen_at", UTCDateTime, nullable=False),
+        Index("story_items_story", "story"),
+        Index("story_items_seen_at", "seen_at"),
+    ),
+    Table(
+        "messages",
+        _v2,
+        Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+        Column("channel", Text, nullable=False),
+        Column("sent_at", UTCDateTime, nullable=False),
+        Column("kind", Text, nullable=False),
+        Index("messages_by_channel", "channel", "sent_at"),
+    ),
+)
+
+
+def _stories_digests_limits_health(conn: Connection) -> None:
+    # existing feeds start healthy ('ok'); version-1 alerts get no story (NULL)
+    _add_columns(conn, _v2_feeds, ["last_new_item_at", "cadence_s", "health"])
+    _add_columns(conn, _v2_outbox, ["story", "digest_due", "dead_at"])
+    for index in _v2_indexes:
+        index.create(conn)
+    for table in _v2_tables:
+        table.create(conn)  # with its indexes
+
+
 # In order, without gaps, the first one being version 2.
-STEPS: tuple[Step, ...] = ()
+STEPS: tuple[Step, ...] = (
+    Step(
+        version=2,
+        summary="stories, digests, rate limits, dead letters and feed health",
+        upgrade=_stories_digests_limits_health,
+    ),
+)
 
 
 def latest_version(steps: Sequence[Step] = STEPS) -> int:

@@ -7,8 +7,10 @@ Changing anything here changes the schema: add a step to
 one and fails until the two agree).
 
 Column types are portable: TEXT, INTEGER, BIGINT (INTEGER on SQLite, whose
-autoincrement needs it), JSON, and ``UTCDateTime``, which is
-``TIMESTAMP WITH TIME ZONE`` on PostgreSQL and naive UTC text on SQLite.
+autoincrement needs it), FLOAT, JSON, binary (BYTEA, BLOB), and ``UTCDateTime``,
+which is ``TIMESTAMP WITH TIME ZONE`` on PostgreSQL and naive UTC text on SQLite.
+Uniqueness added after version 1 is a unique index, not a constraint: SQLite
+cannot add a constraint to an existing table without rebuilding it.
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 
@@ -68,6 +73,12 @@ feeds = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("last_status", Integer),
     Column("last_error", Text),
+    # feed health (version 2): when it last brought something new, its usual gap
+    # between new items, and the state last alerted on, so an alert fires once
+    # per change of state
+    Column("last_new_item_at", UTCDateTime),
+    Column("cadence_s", Float),
+    Column("health", Text, nullable=False, default="ok", server_default=text("'ok'")),
 )
 
 seen_items = Table(
@@ -94,8 +105,45 @@ outbox = Table(
     Column("last_attempt_at", UTCDateTime),
     Column("delivered_at", UTCDateTime),
     Column("last_error", Text),
+    # version 2: the story the alert is about (the item's own fingerprint when it
+    # belongs to none; NULL in rows from version 1), the digest the row waits
+    # for (NULL: sent on its own), and when delivery was given up
+    Column("story", Text),
+    Column("digest_due", UTCDateTime),
+    Column("dead_at", UTCDateTime),
     UniqueConstraint("fingerprint", "channel", name="outbox_one_alert_per_item_and_channel"),
+    # one alert per story per channel; NULLs are distinct, so version-1 rows never clash
+    Index("outbox_one_alert_per_story_and_channel", "story", "channel", unique=True),
     Index("outbox_due", "delivered_at", "next_attempt_at"),
+    Index("outbox_digest_due", "delivered_at", "digest_due"),
+    Index("outbox_dead", "dead_at"),
+)
+
+# Recorded items that belong to a story (version 2): the story index is rebuilt
+# from the recent ones at start, and a story's sources are listed from them.
+story_items = Table(
+    "story_items",
+    metadata,
+    Column("fingerprint", Text, primary_key=True),
+    Column("story", Text, nullable=False),
+    Column("signature", LargeBinary, nullable=False),  # StorySignature.to_bytes()
+    Column("link", Text, nullable=False),
+    Column("feed_title", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Index("story_items_story", "story"),
+    Index("story_items_seen_at", "seen_at"),
+)
+
+# Every message actually sent to a channel (version 2), for its rate limit.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("channel", Text, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("kind", Text, nullable=False),  # 'alert', 'digest' or 'admin'
+    Index("messages_by_channel", "channel", "sent_at"),
 )
 
 # One row per schema change applied to this database; the highest version is the

@@ -11,12 +11,15 @@ step is one transaction that the database itself arbitrates:
 
 - ``record_item`` inserts the seen item first; a second worker's insert of the
   same fingerprint waits on the unique index and then does nothing, so the
-  alerts are enqueued once.
-- ``claim_feed`` and ``claim_alerts`` update only rows that are still due, and
-  PostgreSQL re-checks that condition on a row another worker has just changed.
-  ``claim_alerts`` picks its rows with ``FOR UPDATE SKIP LOCKED`` (SQLite has no
-  such clause and needs none), so two workers take different rows instead of
-  one of them waiting for, then losing, the same ones.
+  alerts are enqueued once. Two copies of one story recorded at once meet the
+  same way on the outbox's unique (story, channel) index; each inserts its
+  alerts in channel order, so neither can hold a row the other waits for while
+  waiting for one the other holds.
+- ``claim_feed``, ``claim_alerts`` and ``claim_digests`` update only rows that
+  are still due, and PostgreSQL re-checks that condition on a row another
+  worker has just changed. The alert claims pick their rows with ``FOR UPDATE
+  SKIP LOCKED`` (SQLite has no such clause and needs none), so two workers take
+  different rows instead of one of them waiting for, then losing, the same ones.
 
 On SQLite, a transaction whose first statement is a write takes the write lock
 up front and waits (busy timeout) instead of failing. Within one process,
@@ -35,12 +38,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Row, Table, event, func, select, update
+from sqlalchemy import ColumnElement, Row, Table, case, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -50,9 +53,21 @@ from sqlalchemy.pool import StaticPool
 from monitor.core.alerts import Alert
 from monitor.core.items import Item
 from monitor.errors import ConfigError
-from monitor.store import FeedState, PendingAlert
+from monitor.store import (
+    FEED_HEALTH,
+    MESSAGE_KINDS,
+    FeedHealth,
+    FeedState,
+    MessageKind,
+    OutboxSummary,
+    PendingAlert,
+    Plan,
+    StoryEntry,
+    StoryRow,
+    StorySource,
+)
 from monitor.store.migrations import STEPS, Step, prepare_schema
-from monitor.store.schema import feeds, outbox, seen_items
+from monitor.store.schema import feeds, messages, outbox, seen_items, story_items
 
 # SQLite limits the number of bound parameters in one statement
 _CHUNK = 500
@@ -100,7 +115,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+T = TypeVar("T")
+
+
+def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
 
@@ -196,6 +214,8 @@ class SqlStore:
         return _feed_state(row) if row is not None else None
 
     async def save_feed_state(self, state: FeedState) -> None:
+        if state.health not in FEED_HEALTH:
+            raise ValueError(f"feed health {state.health!r}: expected one of {sorted(FEED_HEALTH)}")
         values = {
             "etag": state.etag,
             "last_modified": state.last_modified,
@@ -204,6 +224,9 @@ class SqlStore:
             "failures": state.failures,
             "last_status": state.last_status,
             "last_error": state.last_error,
+            "last_new_item_at": state.last_new_item_at,
+            "cadence_s": state.cadence_s,
+            "health": state.health,
         }
         stmt = (
             self._insert(feeds)
@@ -270,7 +293,27 @@ class SqlStore:
         alerts: Sequence[Alert],
         now: datetime,
         lease_until: datetime | None = None,
+        *,
+        story: StoryEntry | None = None,
+        plans: Mapping[str, Plan] | None = None,
     ) -> list[int]:
+        """See ``Store.record_item``: the new outbox ids, in the order of ``alerts``."""
+        by_channel = await self.record_item_by_channel(
+            item, alerts, now, lease_until, story=story, plans=plans
+        )
+        return list(dict.fromkeys(by_channel[a.channel] for a in alerts if a.channel in by_channel))
+
+    async def record_item_by_channel(
+        self,
+        item: Item,
+        alerts: Sequence[Alert],
+        now: datetime,
+        lease_until: datetime | None = None,
+        *,
+        story: StoryEntry | None = None,
+        plans: Mapping[str, Plan] | None = None,
+    ) -> dict[str, int]:
+        """See ``Store.record_item_by_channel``."""
         strays = [a.key for a in alerts if a.fingerprint != item.fingerprint]
         if strays:
             raise ValueError(f"alerts {strays} are not about item {item.fingerprint}")
@@ -286,11 +329,18 @@ class SqlStore:
             .on_conflict_do_nothing(index_elements=[seen_items.c.fingerprint])
             .returning(seen_items.c.fingerprint)
         )
-        ids: list[int] = []
+        story_id = story.story_id if story is not None else item.fingerprint
+        plans = plans or {}
+        ids: dict[str, int] = {}
         async with self._tx(write=True) as conn:
             if (await conn.execute(mark_seen)).first() is None:
                 return ids  # seen before: this is a redelivery or a restart
-            for alert in alerts:
+            if story is not None:
+                await conn.execute(self._story_item(item, story, now))
+            # in channel order, so concurrent copies of a story lock rows alike
+            for alert in sorted(alerts, key=lambda a: a.channel):
+                plan = plans.get(alert.channel)
+                # no target: a clash on (item, channel) or on (story, channel) is a repeat
                 enqueue = (
                     self._insert(outbox)
                     .values(
@@ -299,18 +349,79 @@ class SqlStore:
                         payload=alert.to_json(),
                         created_at=now,
                         attempts=0,
-                        next_attempt_at=lease_until or now,
+                        next_attempt_at=plan.not_before if plan else lease_until or now,
+                        story=story_id,
+                        digest_due=plan.digest_due if plan else None,
                     )
-                    .on_conflict_do_nothing(index_elements=[outbox.c.fingerprint, outbox.c.channel])
+                    .on_conflict_do_nothing()
                     .returning(outbox.c.id)
                 )
                 new_id = (await conn.execute(enqueue)).scalar_one_or_none()
                 if new_id is not None:
-                    ids.append(int(new_id))
+                    ids[alert.channel] = int(new_id)
         return ids
 
-    def _due(self, now: datetime) -> Any:
-        return (outbox.c.delivered_at.is_(None)) & (outbox.c.next_attempt_at <= now)
+    def _story_item(
+        self, item: Item, story: StoryEntry, now: datetime
+    ) -> sqlite.Insert | postgresql.Insert:
+        return (
+            self._insert(story_items)
+            .values(
+                fingerprint=item.fingerprint,
+                story=story.story_id,
+                signature=story.signature,
+                link=item.link,
+                feed_title=item.feed_title or item.feed,
+                title=item.title,
+                seen_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[story_items.c.fingerprint])
+        )
+
+    async def stories_since(self, since: datetime) -> list[StoryRow]:
+        query = (
+            select(story_items)
+            .where(story_items.c.seen_at > since)
+            .order_by(story_items.c.seen_at, story_items.c.fingerprint)
+        )
+        async with self._tx(write=False) as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            StoryRow(
+                fingerprint=row.fingerprint,
+                story_id=row.story,
+                signature=bytes(row.signature),
+                link=row.link,
+                seen_at=row.seen_at,
+            )
+            for row in rows
+        ]
+
+    async def story_sources(self, story_id: str) -> list[StorySource]:
+        query = (
+            select(story_items)
+            .where(story_items.c.story == story_id)
+            .order_by(story_items.c.seen_at, story_items.c.fingerprint)
+        )
+        async with self._tx(write=False) as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            StorySource(
+                feed_title=row.feed_title, link=row.link, title=row.title, seen_at=row.seen_at
+            )
+            for row in rows
+        ]
+
+    # outbox row states (see monitor.store): settled rows are delivered or dead
+    _unsettled = outbox.c.delivered_at.is_(None) & outbox.c.dead_at.is_(None)
+
+    def _due(self, now: datetime) -> ColumnElement[bool]:
+        """Rows to be sent on their own, their next attempt due."""
+        return self._unsettled & outbox.c.digest_due.is_(None) & (outbox.c.next_attempt_at <= now)
+
+    def _digest_due(self, now: datetime) -> ColumnElement[bool]:
+        """Digest rows whose digest and next attempt (not a claim's lease) are due."""
+        return self._unsettled & (outbox.c.digest_due <= now) & (outbox.c.next_attempt_at <= now)
 
     async def due_alerts(self, now: datetime, limit: int = 100) -> list[PendingAlert]:
         query = select(outbox).where(self._due(now)).order_by(outbox.c.id).limit(limit)
@@ -321,7 +432,7 @@ class SqlStore:
     async def lease_alert(self, alert_id: int, until: datetime) -> None:
         stmt = (
             update(outbox)
-            .where(outbox.c.id == alert_id, outbox.c.delivered_at.is_(None))
+            .where(outbox.c.id == alert_id, self._unsettled)
             .values(next_attempt_at=until)
         )
         async with self._tx(write=True) as conn:
@@ -330,12 +441,23 @@ class SqlStore:
     async def claim_alerts(
         self, now: datetime, until: datetime, limit: int = 100
     ) -> list[PendingAlert]:
-        # PostgreSQL: lock the oldest due rows, skipping those another worker is
+        return await self._claim(self._due(now), until, limit)
+
+    async def claim_digests(self, now: datetime, until: datetime) -> dict[str, list[PendingAlert]]:
+        digests: dict[str, list[PendingAlert]] = {}
+        for pending in await self._claim(self._digest_due(now), until, limit=None):
+            digests.setdefault(pending.alert.channel, []).append(pending)
+        return digests
+
+    async def _claim(
+        self, where: ColumnElement[bool], until: datetime, limit: int | None
+    ) -> list[PendingAlert]:
+        # PostgreSQL: lock the oldest rows, skipping those another worker is
         # claiming right now; a row claimed and committed meanwhile is re-checked
         # and, no longer due, left out. MATERIALIZED: the pick runs exactly once.
         picked = (
             select(outbox.c.id)
-            .where(self._due(now))
+            .where(where)
             .order_by(outbox.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -353,25 +475,43 @@ class SqlStore:
         return sorted((_pending(row) for row in rows), key=lambda p: p.id)
 
     async def mark_delivered(self, alert_id: int, now: datetime) -> None:
-        stmt = (
-            update(outbox)
-            .where(outbox.c.id == alert_id, outbox.c.delivered_at.is_(None))
-            .values(
-                delivered_at=now,
-                last_attempt_at=now,
-                attempts=outbox.c.attempts + 1,
-                last_error=None,
-            )
-        )
+        await self.mark_delivered_many([alert_id], now, kind="alert")
+
+    async def mark_delivered_many(
+        self, alert_ids: Sequence[int], now: datetime, kind: MessageKind = "digest"
+    ) -> None:
+        _check_kind(kind)
+        wanted = list(dict.fromkeys(alert_ids))
+        channels: set[str] = set()
         async with self._tx(write=True) as conn:
-            await conn.execute(stmt)
+            for chunk in _chunks(wanted):
+                # a dead letter that was sent after all counts as delivered
+                settle = (
+                    update(outbox)
+                    .where(outbox.c.id.in_(chunk), outbox.c.delivered_at.is_(None))
+                    .values(
+                        delivered_at=now,
+                        last_attempt_at=now,
+                        attempts=outbox.c.attempts + 1,
+                        last_error=None,
+                        dead_at=None,
+                    )
+                )
+                await conn.execute(settle)
+                # the message went out even if the row was settled already (a repeat
+                # report): it counts against the rate limit all the same
+                sent_to = select(outbox.c.channel).where(outbox.c.id.in_(chunk)).distinct()
+                channels.update((await conn.execute(sent_to)).scalars())
+            if channels:
+                rows = [{"channel": ch, "sent_at": now, "kind": kind} for ch in sorted(channels)]
+                await conn.execute(messages.insert(), rows)
 
     async def mark_failed(
         self, alert_id: int, error: str, next_attempt_at: datetime, now: datetime
     ) -> None:
         stmt = (
             update(outbox)
-            .where(outbox.c.id == alert_id, outbox.c.delivered_at.is_(None))
+            .where(outbox.c.id == alert_id, self._unsettled)
             .values(
                 next_attempt_at=next_attempt_at,
                 last_attempt_at=now,
@@ -382,16 +522,80 @@ class SqlStore:
         async with self._tx(write=True) as conn:
             await conn.execute(stmt)
 
+    async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None:
+        stmt = (
+            update(outbox)
+            .where(outbox.c.id == alert_id, self._unsettled)
+            .values(
+                dead_at=now,
+                last_attempt_at=now,
+                attempts=outbox.c.attempts + 1,
+                last_error=error[:_MAX_ERROR_CHARS],
+            )
+        )
+        async with self._tx(write=True) as conn:
+            await conn.execute(stmt)
+
+    async def dead_letters(self, limit: int = 100) -> list[PendingAlert]:
+        query = (
+            select(outbox)
+            .where(outbox.c.dead_at.is_not(None), outbox.c.delivered_at.is_(None))
+            .order_by(outbox.c.dead_at.desc(), outbox.c.id.desc())
+            .limit(limit)
+        )
+        async with self._tx(write=False) as conn:
+            rows = (await conn.execute(query)).all()
+        return [_pending(row) for row in rows]
+
+    # messages ------------------------------------------------------------
+
+    async def record_message(self, channel: str, now: datetime, kind: MessageKind) -> None:
+        _check_kind(kind)
+        async with self._tx(write=True) as conn:
+            await conn.execute(messages.insert().values(channel=channel, sent_at=now, kind=kind))
+
+    async def sent_since(self, channel: str, since: datetime) -> int:
+        query = (
+            select(func.count())
+            .select_from(messages)
+            .where(messages.c.channel == channel, messages.c.sent_at > since)
+        )
+        async with self._tx(write=False) as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    # counts --------------------------------------------------------------
+
     async def delivered_count(self) -> int:
         return await self._count(outbox.c.delivered_at.is_not(None))
 
     async def pending_count(self) -> int:
-        return await self._count(outbox.c.delivered_at.is_(None))
+        return await self._count(self._unsettled)
 
-    async def _count(self, where: Any) -> int:
+    async def _count(self, where: ColumnElement[bool]) -> int:
         query = select(func.count()).select_from(outbox).where(where)
         async with self._tx(write=False) as conn:
             return int((await conn.execute(query)).scalar_one())
+
+    async def outbox_summary(self) -> OutboxSummary:
+        def count(where: ColumnElement[bool]) -> Any:
+            return func.count(case((where, 1)))  # COUNT skips the NULL of the other rows
+
+        query = select(
+            count(self._unsettled & outbox.c.digest_due.is_(None)),
+            count(self._unsettled & outbox.c.digest_due.is_not(None)),
+            count(outbox.c.delivered_at.is_(None) & outbox.c.dead_at.is_not(None)),
+            count(outbox.c.delivered_at.is_not(None)),
+        )
+        async with self._tx(write=False) as conn:
+            pending, digest, dead, delivered = (await conn.execute(query)).one()
+        return OutboxSummary(
+            pending=int(pending), digest=int(digest), dead=int(dead), delivered=int(delivered)
+        )
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in MESSAGE_KINDS:
+        raise ValueError(f"message kind {kind!r}: expected one of {sorted(MESSAGE_KINDS)}")
 
 
 def _feed_state(row: Row[Any]) -> FeedState:
@@ -404,6 +608,9 @@ def _feed_state(row: Row[Any]) -> FeedState:
         failures=row.failures,
         last_status=row.last_status,
         last_error=row.last_error,
+        last_new_item_at=row.last_new_item_at,
+        cadence_s=row.cadence_s,
+        health=cast(FeedHealth, row.health),
     )
 
 
@@ -415,4 +622,7 @@ def _pending(row: Row[Any]) -> PendingAlert:
         created_at=row.created_at,
         next_attempt_at=row.next_attempt_at,
         last_error=row.last_error,
+        story=row.story,
+        digest_due=row.digest_due,
+        dead_at=row.dead_at,
     )

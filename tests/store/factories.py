@@ -79,9 +79,13 @@ def run_script_now(url: str, script: str) -> None:
         pool.submit(asyncio.run, run_script(url, script)).result()
 
 
-async def load_v1(url: str) -> None:
-    """Fills the empty database with the frozen version-1 fixture of its backend."""
-    await run_script(url, (DATA / f"v1.{backend(url)}.sql").read_text())
+SNAPSHOTS = (1, 2)  # the schema versions with a frozen database in tests/store/data
+
+
+async def load_snapshot(url: str, version: int) -> None:
+    """Fills the empty database with the frozen fixture of that schema version
+    on its backend (data/v<version>.<backend>.sql)."""
+    await run_script(url, (DATA / f"v{version}.{backend(url)}.sql").read_text())
 
 
 async def inspect_db(url: str, look: Callable[[Connection], T]) -> T:

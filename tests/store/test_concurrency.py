@@ -8,6 +8,7 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
+from monitor.store import Plan, StoryEntry
 from monitor.store.sql import SqlStore
 from tests.store.factories import T0, alert, item
 
@@ -55,6 +56,53 @@ async def test_racing_claims_hand_every_due_alert_to_exactly_one_worker(
     again = await asyncio.gather(*(s.claim_alerts(lease, later, limit=7) for s in (b, a) * 5))
     reclaimed = [p.id for claim in again for p in claim]
     assert sorted(reclaimed) == ids
+
+
+async def test_copies_of_one_story_recorded_at_once_alert_each_channel_once(
+    two_stores: Workers,
+) -> None:
+    # several feeds carry the story; the workers get the copies at the same time,
+    # with the channels in different orders (a config reload between them)
+    copies = [item(f"guid:{n}") for n in range(8)]
+    story = StoryEntry("story:1", b"\x01signature")
+    orders = (["mail", "chat", "sms"], ["sms", "chat", "mail"])
+    calls = [
+        store.record_item(it, [alert(it, ch) for ch in orders[n % 2]], T0, story=story)
+        for n, it in enumerate(copies)
+        for store in two_stores
+    ]
+    results = await asyncio.gather(*calls)
+    assert len([alert_id for ids in results for alert_id in ids]) == 3
+    pending = await two_stores[1].due_alerts(T0)
+    assert sorted(p.alert.channel for p in pending) == ["chat", "mail", "sms"]
+    assert {p.story for p in pending} == {"story:1"}
+    assert len(await two_stores[0].story_sources("story:1")) == len(copies)
+
+
+async def test_racing_digest_claims_hand_every_row_to_exactly_one_worker(
+    two_stores: Workers,
+) -> None:
+    a, b = two_stores
+    due = T0 + timedelta(hours=1)
+    channels = ["mail", "chat", "sms"]
+    plans = {ch: Plan(not_before=T0, digest_due=due) for ch in channels}
+    its = [item(f"guid:{n}") for n in range(20)]
+    made = await asyncio.gather(
+        *(a.record_item(it, [alert(it, ch) for ch in channels], T0, plans=plans) for it in its)
+    )
+    ids = sorted(alert_id for ids in made for alert_id in ids)
+    lease = due + timedelta(minutes=2)
+    claims = await asyncio.gather(*(s.claim_digests(due, lease) for s in (a, b) * 4))
+    claimed = [(ch, p) for claim in claims for ch, rows in claim.items() for p in rows]
+    assert len(claimed) == len({p.id for _, p in claimed})  # never the same row twice
+    assert sorted(p.id for _, p in claimed) == ids  # and none left behind
+    assert all(p.alert.channel == ch for ch, p in claimed)
+    assert await b.claim_digests(lease - timedelta(seconds=1), lease) == {}
+
+    # the leases lapse together; the next race splits them again, once each
+    later = lease + timedelta(minutes=2)
+    again = await asyncio.gather(*(s.claim_digests(lease, later) for s in (b, a) * 3))
+    assert sorted(p.id for claim in again for rows in claim.values() for p in rows) == ids
 
 
 async def test_racing_claims_of_feeds_give_each_due_feed_to_one_worker(

@@ -1,7 +1,11 @@
-"""Schema versions: a new database is created at the current version, a version-1
-database made before versions were kept opens as it was, an older one is
-upgraded exactly once even when several workers open it together, and a newer
-one is refused, untouched."""
+"""Schema versions: a new database is created at the current version, a database
+of every earlier version (frozen in tests/store/data) opens with its data and
+ends up shaped exactly like a new one, an older one is upgraded exactly once
+even when several workers open it together, and a newer one is refused,
+untouched.
+
+The made-up steps below come after the shipped ones (``STEPS``), as the next
+newsmon's would."""
 
 from __future__ import annotations
 
@@ -13,10 +17,19 @@ import pytest
 from sqlalchemy import Connection, inspect, text
 
 from monitor.errors import ConfigError
-from monitor.store import open_store
+from monitor.store import StoryEntry, open_store
 from monitor.store.migrations import SCHEMA_VERSION, STEPS, Step, latest_version
 from monitor.store.sql import SqlStore
-from tests.store.factories import FEED, T0, alert, drop_everything, inspect_db, item, load_v1
+from tests.store.factories import (
+    FEED,
+    SNAPSHOTS,
+    T0,
+    alert,
+    drop_everything,
+    inspect_db,
+    item,
+    load_snapshot,
+)
 
 
 def history(conn: Connection) -> list[tuple[int, str]]:
@@ -62,8 +75,13 @@ def fail(conn: Connection) -> None:
     raise RuntimeError("disk full")
 
 
-NOTE = Step(2, "feeds get a note", add_feed_note)
-SEEN_AT = Step(3, "seen items by date", index_seen_at)
+NOTE = Step(SCHEMA_VERSION + 1, "feeds get a note", add_feed_note)
+SEEN_AT = Step(SCHEMA_VERSION + 2, "seen items by date", index_seen_at)
+NEXT = [*STEPS, NOTE]  # the next newsmon's steps
+AFTER_NEXT = [*STEPS, NOTE, SEEN_AT]
+
+ADOPTED = (1, "version 1, found without a version record")
+SHIPPED = [(step.version, step.summary) for step in STEPS]
 
 
 async def test_a_new_database_is_created_at_the_current_version(storage_url: str) -> None:
@@ -78,12 +96,13 @@ async def test_a_new_database_is_created_at_the_current_version(storage_url: str
 async def test_a_version_1_database_from_before_versions_opens_with_its_data(
     storage_url: str,
 ) -> None:
-    await load_v1(storage_url)
+    await load_snapshot(storage_url, 1)
     s = await open_store(storage_url)
     try:
         state = await s.feed_state(FEED)
         assert state is not None and state.etag == 'W/"abc"' and state.last_status == 200
         assert state.next_poll_at == T0 + timedelta(minutes=5)
+        assert (state.health, state.cadence_s, state.last_new_item_at) == ("ok", None, None)
         assert await s.due_feeds([FEED], T0) == []
         assert await s.unseen(["guid:1", "guid:2", "guid:3", "guid:4"]) == {"guid:4"}
 
@@ -95,21 +114,73 @@ async def test_a_version_1_database_from_before_versions_opens_with_its_data(
         [_, retry] = await s.due_alerts(T0 + timedelta(minutes=3))
         assert (retry.id, retry.attempts, retry.last_error) == (3, 1, "Connection refused")
 
+        assert chat.story is None and chat.digest_due is None and chat.dead_at is None
+        summary = await s.outbox_summary()
+        assert (summary.pending, summary.digest, summary.dead, summary.delivered) == (2, 0, 0, 1)
+
         # and it keeps working: new alerts get new ids, old items stay seen
         it = item("guid:4")
         assert await s.record_item(it, [alert(it, "mail")], T0) == [4]
         assert await s.record_item(item("guid:1"), [alert(item("guid:1"), "fax")], T0) == []
+        copy = item("guid:5")
+        story = StoryEntry("guid:4", b"\x01signature")
+        assert await s.record_item(copy, [alert(copy, "mail")], T0, story=story) == []
+        assert [src.link for src in await s.story_sources("guid:4")] == [copy.link]
+        await s.mark_dead(3, "HTTP 401", T0 + timedelta(minutes=3))
+        assert [p.id for p in await s.dead_letters()] == [3]
     finally:
         await s.close()
-    assert await inspect_db(storage_url, history) == [
-        (1, "version 1, found without a version record")
-    ] + [(step.version, step.summary) for step in STEPS]
+    assert await inspect_db(storage_url, history) == [ADOPTED, *SHIPPED]
 
 
-async def test_an_upgraded_version_1_database_matches_a_new_one(storage_url: str) -> None:
+async def test_a_version_2_database_opens_with_its_data(storage_url: str) -> None:
+    await load_snapshot(storage_url, 2)
+    s = await open_store(storage_url)
+    try:
+        state = await s.feed_state(FEED)
+        assert state is not None and state.etag == 'W/"abc"'
+        assert (state.health, state.cadence_s) == ("silent", 1800.0)
+        assert state.last_new_item_at == T0 - timedelta(hours=2)
+
+        summary = await s.outbox_summary()
+        assert (summary.pending, summary.digest, summary.dead, summary.delivered) == (1, 1, 1, 1)
+        [sms] = await s.due_alerts(T0 + timedelta(hours=2))
+        assert (sms.alert.fingerprint, sms.alert.channel, sms.story) == ("guid:2", "sms", "guid:1")
+        [dead] = await s.dead_letters()
+        assert (dead.alert.fingerprint, dead.last_error) == ("guid:3", "HTTP 401 Unauthorized")
+        assert dead.dead_at == T0 + timedelta(minutes=3, seconds=5)
+        assert await s.claim_digests(T0 + timedelta(minutes=59), T0 + timedelta(hours=2)) == {}
+        digests = await s.claim_digests(T0 + timedelta(hours=1), T0 + timedelta(hours=2))
+        assert [(p.alert.fingerprint, p.digest_due) for p in digests["chat"]] == [
+            ("guid:1", T0 + timedelta(hours=1))
+        ]
+        assert list(digests) == ["chat"]
+
+        sources = await s.story_sources("guid:1")
+        assert [(src.feed_title, src.link) for src in sources] == [
+            ("Example World", "https://news.example.org/guid:1"),
+            ("Other Wire", "https://news.example.org/guid:2"),
+        ]
+        assert [row.fingerprint for row in await s.stories_since(T0)] == ["guid:3", "guid:2"]
+        assert await s.sent_since("mail", T0) == 2
+
+        # a third copy of the story: mail and sms had theirs, fax is new
+        it = item("guid:9")
+        story = StoryEntry("guid:1", b"\x01signature")
+        alerts = [alert(it, ch) for ch in ("mail", "sms", "fax")]
+        [fax] = await s.record_item(it, alerts, T0 + timedelta(hours=1), story=story)
+        due = await s.due_alerts(T0 + timedelta(hours=2))
+        assert [(p.id, p.alert.channel) for p in due] == [(sms.id, "sms"), (fax, "fax")]
+    finally:
+        await s.close()
+    assert (await inspect_db(storage_url, history))[0] == (2, "new database")
+
+
+@pytest.mark.parametrize("version", SNAPSHOTS)
+async def test_an_upgraded_database_matches_a_new_one(storage_url: str, version: int) -> None:
     # Fails when monitor/store/schema.py changes without a step in STEPS that
     # makes the same change to an existing database.
-    await load_v1(storage_url)
+    await load_snapshot(storage_url, version)
     upgraded = await open_store(storage_url)
     await upgraded.close()
     old = await inspect_db(storage_url, shape)
@@ -121,8 +192,8 @@ async def test_an_upgraded_version_1_database_matches_a_new_one(storage_url: str
 
 
 async def test_steps_upgrade_an_older_database_in_order_and_once(storage_url: str) -> None:
-    await load_v1(storage_url)
-    s = SqlStore(storage_url, steps=[NOTE, SEEN_AT])
+    await load_snapshot(storage_url, 1)
+    s = SqlStore(storage_url, steps=AFTER_NEXT)
     await s.open()
     try:
         assert await s.unseen(["guid:1", "guid:9"]) == {"guid:9"}  # the data came along
@@ -138,12 +209,11 @@ async def test_steps_upgrade_an_older_database_in_order_and_once(storage_url: st
 
     feed_columns, seen_indexes = await inspect_db(storage_url, columns_and_indexes)
     assert "note" in feed_columns and "seen_items_seen_at" in seen_indexes
-    applied = [(1, "version 1, found without a version record"), (2, NOTE.summary)]
-    applied.append((3, SEEN_AT.summary))
+    applied = [ADOPTED, *SHIPPED, (NOTE.version, NOTE.summary), (SEEN_AT.version, SEEN_AT.summary)]
     assert await inspect_db(storage_url, history) == applied
 
     # opened again, nothing runs twice (ADD COLUMN twice would fail)
-    again = SqlStore(storage_url, steps=[NOTE, SEEN_AT])
+    again = SqlStore(storage_url, steps=AFTER_NEXT)
     await again.open()
     await again.close()
     assert await inspect_db(storage_url, history) == applied
@@ -152,16 +222,18 @@ async def test_steps_upgrade_an_older_database_in_order_and_once(storage_url: st
 async def test_a_failed_step_leaves_the_database_as_it_was(storage_url: str) -> None:
     plain = await open_store(storage_url)
     await plain.close()
-    broken = SqlStore(storage_url, steps=[NOTE, Step(3, "rebuild the outbox", fail)])
-    with pytest.raises(ConfigError, match=r"to version 3 \(rebuild the outbox\) failed.*disk full"):
+    rebuild = Step(SEEN_AT.version, "rebuild the outbox", fail)
+    broken = SqlStore(storage_url, steps=[*NEXT, rebuild])
+    failed = rf"to version {rebuild.version} \(rebuild the outbox\) failed.*disk full"
+    with pytest.raises(ConfigError, match=failed):
         await broken.open()
 
     def feed_columns(conn: Connection) -> list[str]:
         return [c["name"] for c in inspect(conn).get_columns("feeds")]
 
-    assert "note" not in await inspect_db(storage_url, feed_columns)  # step 2 was rolled back
-    assert await inspect_db(storage_url, history) == [(1, "new database")]
-    fixed = SqlStore(storage_url, steps=[NOTE])
+    assert "note" not in await inspect_db(storage_url, feed_columns)  # NOTE was rolled back
+    assert await inspect_db(storage_url, history) == [(SCHEMA_VERSION, "new database")]
+    fixed = SqlStore(storage_url, steps=NEXT)
     await fixed.open()
     await fixed.close()
     assert "note" in await inspect_db(storage_url, feed_columns)
@@ -170,19 +242,20 @@ async def test_a_failed_step_leaves_the_database_as_it_was(storage_url: str) -> 
 async def test_a_database_from_a_newer_newsmon_is_refused_untouched(storage_url: str) -> None:
     current = await open_store(storage_url)
     await current.close()
-    newer = SqlStore(storage_url, steps=[NOTE, SEEN_AT])
+    newer = SqlStore(storage_url, steps=AFTER_NEXT)
     await newer.open()
     it = item()
     await newer.record_item(it, [alert(it, "mail")], T0)
     await newer.close()
 
-    too_new = "schema version 3, but this newsmon knows versions up to 1"
-    with pytest.raises(ConfigError, match=too_new):
+    too_new = f"schema version {SEEN_AT.version}, but this newsmon knows versions up to "
+    with pytest.raises(ConfigError, match=too_new + str(SCHEMA_VERSION)):
         await open_store(storage_url)
-    with pytest.raises(ConfigError, match=r"^storage .* knows versions up to 2"):
-        await SqlStore(storage_url, steps=[NOTE]).open()
-    assert [v for v, _ in await inspect_db(storage_url, history)] == [1, 2, 3]
-    reopened = SqlStore(storage_url, steps=[NOTE, SEEN_AT])
+    with pytest.raises(ConfigError, match=rf"^storage .* knows versions up to {NOTE.version}"):
+        await SqlStore(storage_url, steps=NEXT).open()
+    versions = [SCHEMA_VERSION, NOTE.version, SEEN_AT.version]
+    assert [v for v, _ in await inspect_db(storage_url, history)] == versions
+    reopened = SqlStore(storage_url, steps=AFTER_NEXT)
     await reopened.open()
     try:
         assert await reopened.pending_count() == 1
@@ -200,21 +273,24 @@ async def test_workers_opening_a_new_database_together_create_it_once(storage_ur
 
 
 async def test_workers_opening_an_old_database_together_upgrade_it_once(storage_url: str) -> None:
-    await load_v1(storage_url)
-    stores = [SqlStore(storage_url, steps=[NOTE]) for _ in range(6)]
+    await load_snapshot(storage_url, 1)
+    stores = [SqlStore(storage_url, steps=NEXT) for _ in range(6)]
     try:
         await asyncio.gather(*(s.open() for s in stores))
     finally:
         await asyncio.gather(*(s.close() for s in stores))
     assert await inspect_db(storage_url, history) == [
-        (1, "version 1, found without a version record"),
-        (2, NOTE.summary),
+        ADOPTED,
+        *SHIPPED,
+        (NOTE.version, NOTE.summary),
     ]
 
 
 def test_the_shipped_steps_are_in_order() -> None:
     assert latest_version(STEPS) == SCHEMA_VERSION == 1 + len(STEPS)
+    assert tuple(range(1, SCHEMA_VERSION + 1)) == SNAPSHOTS  # freeze every version
+    step = Step(3, "three", fail)
     with pytest.raises(ValueError, match="step 3 out of order: expected 2"):
-        latest_version([SEEN_AT])
-    with pytest.raises(ValueError, match="step 2 out of order: expected 3"):
-        latest_version([NOTE, NOTE])
+        latest_version([step])
+    with pytest.raises(ValueError, match="step 3 out of order: expected 4"):
+        latest_version([Step(2, "two", fail), step, step])

@@ -1,0 +1,297 @@
+"""What the store keeps for stories, digests, dead letters, rate limits and feed
+health (schema version 2), on SQLite and on PostgreSQL (tests/store/conftest.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from monitor.core.items import Item
+from monitor.core.stories import StoryIndex, StorySignature, signature
+from monitor.store import FeedState, OutboxSummary, Plan, Store, StoryEntry, open_store
+from monitor.store.sql import SqlStore
+from tests.store.factories import FEED, T0, alert, item
+
+LEASE = T0 + timedelta(seconds=30)
+HOUR = timedelta(hours=1)
+SUMMARY = "Warships near Taiwan."
+
+
+def copy_of(fingerprint: str, feed_title: str, title: str = "Strait tensions rise") -> Item:
+    return replace(item(fingerprint, title), feed_title=feed_title)
+
+
+def entry(story_id: str, title: str = "Strait tensions rise") -> StoryEntry:
+    return StoryEntry(story_id, signature(title, SUMMARY).to_bytes())
+
+
+def counts(summary: OutboxSummary) -> tuple[int, int, int, int]:
+    return summary.pending, summary.digest, summary.dead, summary.delivered
+
+
+# stories ---------------------------------------------------------------------------
+
+
+async def test_a_story_alerts_each_channel_once_however_many_copies_arrive(store: Store) -> None:
+    first = copy_of("guid:1", "Example World")
+    story = entry("guid:1")
+    alerts = [alert(first, "mail"), alert(first, "chat")]
+    ids = await store.record_item(first, alerts, T0, story=story)
+    assert len(ids) == 2
+
+    # a later copy from another feed: mail and chat heard of the story, sms did not
+    second = copy_of("guid:2", "Other Wire")
+    later = T0 + timedelta(minutes=3)
+    copies = [alert(second, ch) for ch in ("mail", "sms", "chat")]
+    [sms_id] = await store.record_item(second, copies, later, story=story)
+    due = await store.due_alerts(later)
+    assert sorted((p.alert.channel, p.alert.fingerprint) for p in due) == [
+        ("chat", "guid:1"),
+        ("mail", "guid:1"),
+        ("sms", "guid:2"),
+    ]
+    assert {p.story for p in due} == {"guid:1"}
+    assert [p.id for p in due if p.alert.channel == "sms"] == [sms_id]
+
+    # the copy is seen (never recorded twice) and listed as a source of the story
+    assert await store.unseen(["guid:2"]) == set()
+    assert await store.record_item(second, copies, later, story=story) == []
+    sources = await store.story_sources("guid:1")
+    assert [(s.feed_title, s.title, s.link, s.seen_at) for s in sources] == [
+        ("Example World", first.title, first.link, T0),
+        ("Other Wire", second.title, second.link, later),
+    ]
+    assert await store.story_sources("guid:404") == []
+
+
+async def test_items_without_a_story_alert_once_per_item(store: Store) -> None:
+    one, two = copy_of("guid:1", "A"), copy_of("guid:2", "B")  # same title, no story
+    assert len(await store.record_item(one, [alert(one, "mail")], T0)) == 1
+    assert len(await store.record_item(two, [alert(two, "mail")], T0)) == 1
+    assert await store.story_sources("guid:1") == []  # nothing kept for stories
+    assert await store.stories_since(T0 - HOUR) == []
+
+
+async def test_record_item_by_channel_names_the_new_alerts(
+    two_stores: tuple[SqlStore, SqlStore],
+) -> None:
+    store = two_stores[0]
+    first, second = copy_of("guid:1", "A"), copy_of("guid:2", "B")
+    made = await store.record_item_by_channel(first, [alert(first, "mail")], T0, story=entry("s"))
+    copies = [alert(second, "mail"), alert(second, "chat")]
+    added = await store.record_item_by_channel(second, copies, T0, story=entry("s"))
+    assert list(made) == ["mail"] and list(added) == ["chat"]
+    [pending] = [p for p in await store.due_alerts(T0) if p.id == added["chat"]]
+    assert pending.alert == alert(second, "chat")
+
+
+async def test_stories_since_rebuilds_the_story_index_after_a_restart(storage_url: str) -> None:
+    seen = [
+        ("guid:1", "s1", "Taiwan strait tensions rise as warships gather", T0),
+        ("guid:2", "s2", "Grain talks resume in Geneva after long pause", T0 + HOUR),
+        ("guid:3", "s1", "Warships gather as Taiwan strait tensions rise", T0 + 2 * HOUR),
+    ]
+    before = await open_store(storage_url)
+    try:
+        for fingerprint, story_id, title, at in seen:
+            it = copy_of(fingerprint, "Example World", title)
+            await before.record_item(it, [], at, story=entry(story_id, title))
+    finally:
+        await before.close()
+
+    after = await open_store(storage_url)  # a new process: only the store remembers
+    try:
+        rows = await after.stories_since(T0)  # strictly after: guid:1 is left out
+        everything = await after.stories_since(T0 - timedelta(microseconds=1))
+    finally:
+        await after.close()
+    assert [(r.fingerprint, r.story_id, r.seen_at) for r in rows] == [
+        ("guid:2", "s2", T0 + HOUR),
+        ("guid:3", "s1", T0 + 2 * HOUR),
+    ]
+    assert [r.fingerprint for r in everything] == ["guid:1", "guid:2", "guid:3"]
+    assert rows[1].link == item("guid:3").link
+
+    index = StoryIndex()
+    for row in everything:
+        index.add(row.story_id, StorySignature.from_bytes(row.signature), row.link, row.seen_at)
+    again = signature("Tensions rise in the Taiwan strait as warships gather", SUMMARY)
+    assert index.find(again, "https://elsewhere.example.net/a", T0 + 3 * HOUR) == "s1"
+    assert StorySignature.from_bytes(everything[0].signature) == signature(seen[0][2], SUMMARY)
+
+
+# plans and digests -------------------------------------------------------------------
+
+
+async def test_plans_set_each_channels_first_attempt_and_digest(store: Store) -> None:
+    it = item()
+    quiet_end = T0 + 8 * HOUR
+    plans = {
+        "mail": Plan(not_before=quiet_end),  # held through quiet hours
+        "chat": Plan(not_before=T0, digest_due=T0 + HOUR),  # in the 13:00 digest
+    }
+    alerts = [alert(it, ch) for ch in ("mail", "chat", "sms")]
+    ids = await store.record_item(it, alerts, T0, lease_until=LEASE, plans=plans)
+    mail, chat, sms = ids
+
+    # sms has no plan: the lease, then the retry loop; mail waits; chat is digest-only
+    assert await store.due_alerts(T0) == []
+    assert [p.id for p in await store.due_alerts(LEASE)] == [sms]
+    assert [p.id for p in await store.due_alerts(quiet_end)] == sorted([mail, sms])
+    assert [p.id for p in await store.claim_alerts(quiet_end, quiet_end + HOUR)] == sorted(
+        [mail, sms]
+    )
+    assert counts(await store.outbox_summary()) == (2, 1, 0, 0)
+    assert await store.pending_count() == 3
+
+    assert await store.claim_digests(T0 + HOUR - timedelta(seconds=1), LEASE + HOUR) == {}
+    digests = await store.claim_digests(T0 + HOUR, T0 + HOUR + timedelta(minutes=1))
+    [pending] = digests["chat"]
+    assert (pending.id, pending.digest_due, pending.story) == (chat, T0 + HOUR, it.fingerprint)
+    assert pending.next_attempt_at == T0 + HOUR + timedelta(minutes=1)  # leased
+    assert list(digests) == ["chat"]
+
+
+async def test_digests_are_claimed_by_channel_once_and_settled_together(store: Store) -> None:
+    due = T0 + HOUR
+    ids: dict[str, list[int]] = {"mail": [], "chat": []}
+    for n in range(5):
+        it = item(f"guid:{n}")
+        channels = ["mail", "chat"] if n % 2 else ["mail"]
+        plans = {ch: Plan(not_before=T0, digest_due=due) for ch in channels}
+        made = await store.record_item(it, [alert(it, ch) for ch in channels], T0, plans=plans)
+        for ch, alert_id in zip(channels, made, strict=True):
+            ids[ch].append(alert_id)
+    later = item("guid:late")  # in the next digest, not this one
+    plan = {"mail": Plan(not_before=T0, digest_due=due + HOUR)}
+    [next_digest] = await store.record_item(later, [alert(later, "mail")], T0, plans=plan)
+
+    lease = due + timedelta(minutes=2)
+    digests = await store.claim_digests(due, lease)
+    assert {ch: [p.id for p in rows] for ch, rows in digests.items()} == ids
+    assert [p.alert.fingerprint for p in digests["mail"]] == [f"guid:{n}" for n in range(5)]
+    assert await store.claim_digests(due + timedelta(minutes=1), lease) == {}  # leased
+    assert await store.due_alerts(due + 2 * HOUR) == []  # digest rows never go alone
+
+    await store.mark_delivered_many(ids["mail"], due)
+    # chat's digest failed: its rows stay in the digest and come back after the retry
+    for alert_id in ids["chat"]:
+        await store.mark_failed(alert_id, "HTTP 502", due + timedelta(minutes=5), due)
+    retried = await store.claim_digests(due + timedelta(minutes=5), due + timedelta(minutes=7))
+    assert {ch: [p.id for p in rows] for ch, rows in retried.items()} == {"chat": ids["chat"]}
+    assert {p.attempts for p in retried["chat"]} == {1}
+    assert counts(await store.outbox_summary()) == (0, 3, 0, 5)
+
+    # one message for mail's digest, counted for its rate limit
+    assert await store.sent_since("mail", due - timedelta(seconds=1)) == 1
+    assert await store.sent_since("chat", due - timedelta(seconds=1)) == 0
+    digests = await store.claim_digests(due + HOUR, due + HOUR + timedelta(minutes=1))
+    assert [p.id for p in digests["mail"]] == [next_digest]
+
+
+# dead letters -------------------------------------------------------------------------
+
+
+async def test_dead_letters_are_never_claimed_again(store: Store) -> None:
+    rows = []
+    for n in range(3):
+        it = item(f"guid:{n}")
+        rows += await store.record_item(it, [alert(it, "mail")], T0)
+    first, second, third = rows
+    await store.mark_failed(first, "Connection refused", T0 + timedelta(minutes=1), T0)
+    await store.mark_dead(first, "HTTP 401 Unauthorized", T0 + timedelta(minutes=1))
+    await store.mark_dead(third, "HTTP 404", T0 + timedelta(minutes=2))
+
+    far = T0 + timedelta(days=30)
+    assert [p.id for p in await store.due_alerts(far)] == [second]
+    assert [p.id for p in await store.claim_alerts(far, far + HOUR)] == [second]
+    lapsed = far + 2 * HOUR  # that claim lapsed: the live row alone comes back
+    assert [p.id for p in await store.claim_alerts(lapsed, lapsed + HOUR)] == [second]
+    assert await store.pending_count() == 1
+
+    # a late failure report or lease does not bring a dead letter back
+    await store.mark_failed(first, "late", T0, T0 + timedelta(minutes=3))
+    await store.lease_alert(third, T0)
+    await store.mark_dead(third, "again", T0 + timedelta(minutes=4))
+    dead = await store.dead_letters()
+    assert [(p.id, p.last_error, p.attempts) for p in dead] == [
+        (third, "HTTP 404", 1),
+        (first, "HTTP 401 Unauthorized", 2),
+    ]  # most recently given up first
+    assert dead[0].dead_at == T0 + timedelta(minutes=2)
+    assert [p.id for p in await store.dead_letters(limit=1)] == [third]
+    assert counts(await store.outbox_summary()) == (1, 0, 2, 0)
+
+    # a slow sender whose claim had lapsed got it through after all: it was delivered
+    await store.mark_delivered(first, T0 + timedelta(minutes=5))
+    assert [p.id for p in await store.dead_letters()] == [third]
+    assert counts(await store.outbox_summary()) == (1, 0, 1, 1)
+
+
+async def test_a_dead_digest_row_leaves_the_digest(store: Store) -> None:
+    it = item()
+    plans = {"mail": Plan(not_before=T0, digest_due=T0 + HOUR)}
+    [row] = await store.record_item(it, [alert(it, "mail")], T0, plans=plans)
+    await store.mark_dead(row, "channel removed from the Apprise config", T0)
+    assert await store.claim_digests(T0 + HOUR, T0 + 2 * HOUR) == {}
+    assert [p.digest_due for p in await store.dead_letters()] == [T0 + HOUR]
+
+
+# messages and rate limits ---------------------------------------------------------------
+
+
+async def test_sent_since_counts_each_channels_messages_in_the_window(store: Store) -> None:
+    rows = []
+    for n in range(3):
+        it = item(f"guid:{n}")
+        rows += await store.record_item(it, [alert(it, "mail")], T0)
+    minute = timedelta(minutes=1)
+    await store.mark_delivered(rows[0], T0)
+    await store.mark_delivered(rows[1], T0 + 10 * minute)
+    await store.mark_delivered_many([rows[2]], T0 + 20 * minute, kind="alert")
+    await store.record_message("mail", T0 + 30 * minute, "admin")
+    await store.record_message("chat", T0 + 30 * minute, "admin")
+
+    assert await store.sent_since("mail", T0 - minute) == 4
+    assert await store.sent_since("mail", T0) == 3  # after since, not at it
+    assert await store.sent_since("mail", T0 + 25 * minute) == 1
+    assert await store.sent_since("mail", T0 + 30 * minute) == 0
+    assert await store.sent_since("chat", T0) == 1
+    assert await store.sent_since("sms", T0 - HOUR) == 0
+    paris = timezone(timedelta(hours=2))
+    assert await store.sent_since("mail", datetime(2024, 5, 1, 14, 15, tzinfo=paris)) == 2
+    assert (await store.delivered_count(), await store.pending_count()) == (3, 0)
+    with pytest.raises(ValueError, match="message kind 'sms'"):
+        await store.record_message("mail", T0, "sms")  # type: ignore[arg-type]
+
+
+# feed health ----------------------------------------------------------------------------
+
+
+async def test_feed_health_round_trips(store: Store) -> None:
+    await store.lease_feed(FEED, T0)  # a feed first known through a lease starts healthy
+    state = await store.feed_state(FEED)
+    assert state is not None and state.health == "ok"
+    assert (state.last_new_item_at, state.cadence_s) == (None, None)
+
+    paris = timezone(timedelta(hours=2))
+    silent = replace(
+        state,
+        last_new_item_at=datetime(2024, 5, 1, 9, 30, tzinfo=paris),
+        cadence_s=1234.5,
+        health="silent",
+    )
+    await store.save_feed_state(silent)
+    got = await store.feed_state(FEED)
+    assert got == silent
+    assert got is not None and got.last_new_item_at is not None
+    assert got.last_new_item_at.tzinfo == UTC and got.last_new_item_at.hour == 7
+
+    for health in ("failing", "ok"):
+        await store.save_feed_state(replace(silent, health=health))
+        got = await store.feed_state(FEED)
+        assert got is not None and got.health == health
+    with pytest.raises(ValueError, match="feed health 'dead'"):
+        await store.save_feed_state(FeedState(url=FEED, health="dead"))  # type: ignore[arg-type]
