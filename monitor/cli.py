@@ -215,6 +215,71 @@ def _stories_from_feed(url: str) -> list[dict[str, str]]:
     return asyncio.run(fetch())
 
 
+@main.command()
+@config_option
+@click.option("--dead", is_flag=True, help="List the dead letters: alerts given up on.")
+def outbox(config: str | None, dead: bool) -> None:
+    """What the alert outbox holds: pending, waiting for a digest, dead, delivered."""
+    settings = _settings(config)
+
+    async def show() -> None:
+        from monitor.store import open_store
+
+        store = await open_store(settings.storage)
+        try:
+            summary = await store.outbox_summary()
+            click.echo(
+                f"pending {summary.pending}, in digests {summary.digest}, "
+                f"dead {summary.dead}, delivered {summary.delivered}"
+            )
+            if dead:
+                for row in await store.dead_letters():
+                    when = row.dead_at.strftime("%Y-%m-%d %H:%M") if row.dead_at else "?"
+                    click.echo(
+                        f"{when}  {row.alert.title}  ({row.attempts} attempts): {row.last_error}"
+                    )
+        finally:
+            await store.close()
+
+    _guard(lambda: asyncio.run(show()))
+
+
+@main.command()
+@config_option
+@click.option("--hours", default=24.0, show_default=True, help="How far back to look.")
+def stories(config: str | None, hours: float) -> None:
+    """Recent stories that several feeds reported, with every source."""
+    from datetime import UTC, datetime, timedelta
+
+    settings = _settings(config)
+
+    async def show() -> None:
+        from monitor.store import open_store
+
+        store = await open_store(settings.storage)
+        try:
+            rows = await store.stories_since(datetime.now(UTC) - timedelta(hours=hours))
+            by_story: dict[str, int] = {}
+            for row in rows:
+                by_story[row.story_id] = by_story.get(row.story_id, 0) + 1
+            shown = 0
+            for story_id, count in by_story.items():
+                if count < 2:
+                    continue
+                sources = await store.story_sources(story_id)
+                shown += 1
+                click.echo(sources[0].title)
+                for source in sources:
+                    click.echo(
+                        f"  {source.seen_at:%Y-%m-%d %H:%M}  {source.feed_title}  {source.link}"
+                    )
+            click.echo(f"{shown} stories reported by several feeds in the last {hours:g} h")
+        finally:
+            await store.close()
+
+    _guard(lambda: asyncio.run(show()))
+
+
 @main.command("notify-test")
 @config_option
 @click.option("--tag", help="Only the channels with this Apprise tag.")
