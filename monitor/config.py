@@ -95,6 +95,17 @@ class Fetch(_Strict):
     concurrency: int = 32
 
 
+class Alerts(_Strict):
+    max_age: Duration = 24 * 3600.0  # retry a failing channel this long, then dead-letter
+    story_window: Duration = 24 * 3600.0  # copies of a story within this make one alert
+
+
+class Health(_Strict):
+    failures: int = Field(default=5, ge=1)  # failed polls in a row before an admin alert
+    silence: float = Field(default=10.0, gt=1)  # times a feed's usual gap without new items
+    min_silence: Duration = 12 * 3600.0
+
+
 class _File(_Strict):
     """The file as written."""
 
@@ -111,6 +122,8 @@ class _File(_Strict):
     fetch: Fetch = Field(default_factory=Fetch)
     timezone: Annotated[ZoneInfo, BeforeValidator(_parsed(parse_timezone))] = ZoneInfo("UTC")
     channels: dict[str, ChannelOptions] = Field(default_factory=dict)  # by Apprise tag
+    alerts: Alerts = Field(default_factory=Alerts)
+    health: Health = Field(default_factory=Health)
 
     @field_validator("stream")
     @classmethod
@@ -136,6 +149,8 @@ class Settings(_Strict):
     fetch: Fetch
     timezone: ZoneInfo
     channels: dict[str, ChannelOptions]
+    alerts: Alerts
+    health: Health
 
     @property
     def embedded(self) -> bool:
@@ -195,6 +210,8 @@ def load_settings(path: Path) -> Settings:
         replication=raw.replication,
         fetch=raw.fetch,
         timezone=raw.timezone,
+        alerts=raw.alerts,
+        health=raw.health,
         channels={
             tag.lower(): options.model_copy(
                 update={"template": str((base / options.template).resolve())}

@@ -1,0 +1,155 @@
+"""The outbox's side of delivery: when each alert goes out, and what happens when
+it cannot.
+
+- ``plan``: per channel, now, at the end of quiet hours, or in a digest (the
+  channel's or the rule's, or the next hour's when the channel is over its
+  rate limit): ``monitor.core.policy.decide`` says which; nothing is dropped.
+- ``deliver``: one alert, with the other feeds that carried its story. A
+  failure is retried with backoff until ``max_age``; then the alert is
+  dead-lettered, logged and reported to the channels tagged ``admin``.
+- ``send_digests``: every digest that is due, one message per channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from monitor.core.alerts import Alert, Fired
+from monitor.core.outbox import next_attempt
+from monitor.core.policy import ChannelPolicy, Digest, HoldUntil, decide
+from monitor.notify.deliver import Deliverer, options_for
+from monitor.notify.templates import Source
+from monitor.store import PendingAlert, Plan, Store
+
+if TYPE_CHECKING:
+    from monitor.config import ChannelOptions
+
+log = logging.getLogger("newsmon.outbox")
+
+DIGEST_LEASE = timedelta(minutes=2)
+
+
+@dataclass
+class Dispatcher:
+    store: Store
+    deliverer: Deliverer
+    options: Mapping[str, ChannelOptions]  # by Apprise tag
+    timezone: ZoneInfo
+    max_age: timedelta = timedelta(hours=24)
+
+    def policy(self, channel_id: str) -> ChannelPolicy | None:
+        channel = self.deliverer.channels.get(channel_id)
+        chosen = options_for(channel, self.options) if channel else None
+        if chosen is None:
+            return None
+        return ChannelPolicy(
+            digest=chosen.digest,
+            quiet=chosen.quiet,
+            max_per_hour=chosen.max_per_hour,
+            tz=chosen.timezone or self.timezone,
+        )
+
+    async def plan(
+        self, alerts: Sequence[Alert], fired: Iterable[Fired], now: datetime, lease: timedelta
+    ) -> dict[str, Plan]:
+        """When each alert is to go out; those sent now are leased to the notify agent."""
+        digests = {f.rule: f.digest for f in fired}
+        plans = {}
+        for alert in alerts:
+            policy = self.policy(alert.channel)
+            if policy is None:
+                plans[alert.channel] = Plan(not_before=now + lease)
+                continue
+            # a rule digest applies only when every rule that fired for the channel has one
+            rule_digests = [digests.get(rule) for rule in alert.rules]
+            rule_digest = rule_digests[0] if rule_digests and all(rule_digests) else None
+            sent = 0
+            if policy.max_per_hour is not None:
+                sent = await self.store.sent_since(alert.channel, now - timedelta(hours=1))
+            decision = decide(policy, now, sent, rule_digest)
+            if isinstance(decision, Digest):
+                plans[alert.channel] = Plan(not_before=decision.due, digest_due=decision.due)
+            elif isinstance(decision, HoldUntil):
+                plans[alert.channel] = Plan(not_before=decision.when)
+            else:
+                plans[alert.channel] = Plan(not_before=now + lease)
+        return plans
+
+    async def sources(self, alert: Alert, story: str | None) -> list[Source]:
+        """The other feeds that carried this alert's story."""
+        if not story:
+            return []
+        rows = await self.store.story_sources(story)
+        return [(r.feed_title, r.link) for r in rows if r.link != alert.link]
+
+    async def deliver(
+        self,
+        alert_id: int,
+        alert: Alert,
+        attempts: int,
+        created_at: datetime,
+        now: datetime,
+        story: str | None = None,
+    ) -> bool:
+        result = await self.deliverer.deliver(alert, await self.sources(alert, story))
+        if result.ok:
+            await self.store.mark_delivered(alert_id, now)
+            return True
+        error = result.error or "delivery failed"
+        if now - created_at >= self.max_age:
+            await self.store.mark_dead(alert_id, error, now)
+            await self.admin(
+                f"alert given up: {alert.title}",
+                f"An alert to {result.label} failed for {self.max_age} and was given up.\n"
+                f"Story: {alert.title}\n{alert.link}\nLast error: {error}",
+                now,
+            )
+            log.error(
+                "alert %r to %s given up after %s: %s",
+                alert.title,
+                result.label,
+                self.max_age,
+                error,
+            )
+            return False
+        retry_at = next_attempt(attempts + 1, now)
+        log.warning(
+            "alert %r to %s failed (%s); retry at %s", alert.title, result.label, error, retry_at
+        )
+        await self.store.mark_failed(alert_id, error, retry_at, now)
+        return False
+
+    async def send_digests(self, now: datetime) -> None:
+        """Every digest that is due: one message per channel listing all its alerts."""
+        for channel, rows in (await self.store.claim_digests(now, now + DIGEST_LEASE)).items():
+            await self._send_digest(channel, rows, now)
+
+    async def _send_digest(self, channel: str, rows: Sequence[PendingAlert], now: datetime) -> None:
+        alerts = [row.alert for row in rows]
+        sources = {row.alert.fingerprint: await self.sources(row.alert, row.story) for row in rows}
+        result = await self.deliverer.deliver_digest(channel, alerts, sources)
+        if result.ok:
+            await self.store.mark_delivered_many([row.id for row in rows], now)
+            log.info("digest of %d alerts sent to %s", len(rows), result.label)
+            return
+        error = result.error or "delivery failed"
+        for row in rows:
+            retry_at = next_attempt(row.attempts + 1, now)
+            await self.store.mark_failed(row.id, error, retry_at, now)
+        log.warning("digest to %s failed (%s); retrying", result.label, error)
+
+    async def admin(self, title: str, body: str, now: datetime) -> None:
+        """A notice about the service itself: logged, and sent to channels tagged admin."""
+        log.warning("%s: %s", title, body.splitlines()[0] if body else "")
+        for channel, result in zip(
+            self.deliverer.admin_channels(),
+            await self.deliverer.deliver_admin(title, body),
+            strict=True,
+        ):
+            if result.ok:
+                await self.store.record_message(channel.id, now, "admin")

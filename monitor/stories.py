@@ -1,0 +1,54 @@
+"""Stories across outlets: which earlier item, if any, a new item is a copy of.
+
+The index of recent stories lives in memory (``monitor.core.stories``) and is
+kept in step with the store, where every worker records its items' signatures:
+before each lookup it takes in what was recorded since its last look, so a
+copy matched on another worker is found here too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from monitor.core.items import Item
+from monitor.core.stories import StoryIndex, StorySignature, signature
+from monitor.store import Store, StoryEntry
+
+DEFAULT_WINDOW = timedelta(hours=24)
+OVERLAP = timedelta(minutes=1)
+
+
+class StoryBook:
+    def __init__(self, store: Store, window: timedelta = DEFAULT_WINDOW) -> None:
+        self.store = store
+        self.window = window
+        self.index = StoryIndex(window=window)
+        self._known: set[str] = set()  # fingerprints already in the index
+        self._since: datetime | None = None
+
+    async def refresh(self, now: datetime) -> None:
+        """Take in the items recorded since the last look (by any worker)."""
+        since = self._since or now - self.window
+        # look a little further back than last time: another worker's clock, or
+        # its transaction, may put a row just before the newest one seen here
+        for row in await self.store.stories_since(since - OVERLAP):
+            if row.fingerprint in self._known:
+                continue
+            try:
+                sig = StorySignature.from_bytes(row.signature)
+            except ValueError:  # from another signature version: cannot be compared
+                continue
+            self.index.add(row.story_id, sig, row.link, row.seen_at)
+            self._known.add(row.fingerprint)
+            since = max(since, row.seen_at)
+        self._since = since
+        self.index.expire(now)
+
+    async def assign(self, item: Item, now: datetime) -> StoryEntry:
+        """The story ``item`` belongs to: an earlier one it copies, else a new one of its own."""
+        await self.refresh(now)
+        sig = signature(item.title, item.summary or item.content)
+        story = self.index.find(sig, item.link, now) or item.fingerprint
+        self.index.add(story, sig, item.link, now)
+        self._known.add(item.fingerprint)
+        return StoryEntry(story_id=story, signature=sig.to_bytes())
