@@ -262,6 +262,10 @@ class Store(Protocol):
     async def pending_count(self) -> int:
         """Outbox rows not delivered yet, due or not, in a digest or not; not dead."""
 
+    async def is_settled(self, alert_id: int) -> bool:
+        """Whether the outbox row is delivered or dead (or gone): a redelivered
+        message about it (a Kafka rebalance) must not send it again."""
+
     async def outbox_summary(self) -> OutboxSummary:
         """How many outbox rows are pending, in a digest, dead and delivered."""
 

@@ -571,6 +571,11 @@ class SqlStore:
     async def pending_count(self) -> int:
         return await self._count(self._unsettled)
 
+    async def is_settled(self, alert_id: int) -> bool:
+        query = select(outbox.c.id).where((outbox.c.id == alert_id) & self._unsettled)
+        async with self._tx(write=False) as conn:
+            return (await conn.execute(query)).first() is None
+
     async def _count(self, where: ColumnElement[bool]) -> int:
         query = select(func.count()).select_from(outbox).where(where)
         async with self._tx(write=False) as conn:

@@ -397,3 +397,14 @@ async def test_a_leased_alert_waits_for_its_lease_and_a_delivered_one_ignores_it
     await store.lease_alert(b_id, lease)
     assert [p.id for p in await store.due_alerts(lease + timedelta(days=1))] == [a_id]
     assert await store.delivered_count() == 1
+
+
+async def test_a_row_is_settled_once_delivered_or_dead(store: Store) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    first, second = item("settle-1"), item("settle-2")
+    [a] = await store.record_item(first, [alert(first, "chan")], now)
+    [b] = await store.record_item(second, [alert(second, "chan")], now)
+    assert not await store.is_settled(a)
+    await store.mark_delivered(a, now)
+    await store.mark_dead(b, "gone", now)
+    assert await store.is_settled(a) and await store.is_settled(b)
