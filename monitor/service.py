@@ -13,7 +13,7 @@ from monitor.notify.channels import load_channels
 from monitor.notify.deliver import Deliverer
 from monitor.rulebook import Rulebook
 from monitor.store import open_store
-from monitor.stream.app import make_app, make_lanes
+from monitor.stream.app import create_topics, make_app, make_lanes
 from monitor.stream.pipeline import Pipeline
 
 log = logging.getLogger("newsmon")
@@ -56,6 +56,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 lanes=lanes,
             )
             pipeline.register(app)
+            if not settings.embedded:
+                await create_topics(settings)
             await app.start()
             app.flow_control.resume()
             watcher = asyncio.create_task(rulebook.watch(stop))

@@ -3,7 +3,7 @@
 It serves whatever the test puts at a path, and behaves like the servers
 newsmon meets: conditional GET, gzip, redirects, rate limits, slow and
 oversize bodies, broken documents. Every request is recorded (path, headers,
-status) so tests can check what the client sent.
+status, start and end times) so tests can check what the client sent and when.
 
 In an async test, run it on the test's own loop::
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -49,6 +50,8 @@ class RecordedRequest:
     query: str
     status: int | None = None  # None while the response is still being sent
     gzipped: bool = False
+    started: float = field(default_factory=time.monotonic)  # this process's monotonic clock
+    finished: float | None = None  # when the handler returned; None while in progress
 
 
 @dataclass(frozen=True)
@@ -294,6 +297,7 @@ class FeedServer:
             record.status = response.status
             return response
         finally:
+            record.finished = time.monotonic()
             with self._lock:
                 self._stats.in_flight -= 1
 

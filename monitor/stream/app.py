@@ -7,14 +7,26 @@ the same agents on topics. This module is the only place that knows which.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import faust
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 from faust.app import BootStrategy
 from faust.types import ChannelT
 
 from monitor.config import Settings
+from monitor.errors import ConfigError
+
+log = logging.getLogger("newsmon.stream")
+
+LANE_NAMES = ("poll-requests", "items", "alerts")
+# Kafka's "topic already exists" error code: another worker created it first.
+_TOPIC_ALREADY_EXISTS = 36
+TOPICS_TIMEOUT = 30.0
 
 
 class EmbeddedBoot(BootStrategy):
@@ -75,6 +87,68 @@ def make_lanes(app: faust.App, settings: Settings) -> Lanes:
                 internal=True,  # Faust creates it, with these partitions, when missing
                 value_serializer="json",
             )
-            for name in ("poll-requests", "items", "alerts")
+            for name in LANE_NAMES
         )
     )
+
+
+def topic_partitions(settings: Settings) -> dict[str, int]:
+    """Every topic a deployment uses, with its partition count."""
+    topics = {f"{settings.app_id}-{name}": settings.partitions for name in LANE_NAMES}
+    # Faust elects the worker that runs the scheduler by assigning this topic's
+    # only partition (faust.assignor.LeaderAssignor names it so).
+    topics[f"{settings.app_id}-__assignor-__leader"] = 1
+    return topics
+
+
+async def create_topics(settings: Settings, timeout: float = TOPICS_TIMEOUT) -> None:
+    """Create the deployment's topics when missing, and wait until the broker lists them.
+
+    Faust would create them itself, but only once its consumer is starting: a
+    worker whose first metadata misses a topic gets no partitions of it until
+    the next rebalance, so its agent sits idle. Creating them before the app
+    starts means every worker's first assignment covers all lanes.
+    """
+    wanted = topic_partitions(settings)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.stream.removeprefix("kafka://"),
+        client_id=f"{settings.app_id}-admin",
+        request_timeout_ms=int(timeout * 1000),
+    )
+    try:
+        await asyncio.wait_for(admin.start(), timeout)
+        missing = sorted(set(wanted) - set(await admin.list_topics()))
+        if missing:
+            response = await admin.create_topics(
+                [NewTopic(name, wanted[name], settings.replication) for name in missing]
+            )
+            errors = {name: code for name, code, *_ in response.topic_errors}
+            failed = {n: c for n, c in errors.items() if c not in (0, _TOPIC_ALREADY_EXISTS)}
+            if failed:
+                raise ConfigError(f"stream {settings.stream}: cannot create topics: {failed}")
+            created = [name for name, code in errors.items() if code == 0]
+            if created:
+                log.info("created topics: %s", ", ".join(created))
+        await _wait_listed(admin, wanted, timeout)
+    except (TimeoutError, KafkaError) as exc:
+        raise ConfigError(f"stream {settings.stream}: cannot reach the broker: {exc!r}") from exc
+    finally:
+        await admin.close()
+
+
+async def _wait_listed(admin: AIOKafkaAdminClient, wanted: dict[str, int], timeout: float) -> None:
+    """Until the broker's metadata shows every topic with all its partitions."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        described = await admin.describe_topics(list(wanted))
+        ready = {
+            t["topic"]
+            for t in described
+            if t["error_code"] == 0 and len(t["partitions"]) >= wanted[t["topic"]]
+        }
+        if ready >= set(wanted):
+            return
+        if loop.time() > deadline:
+            raise TimeoutError(f"topics not listed: {sorted(set(wanted) - ready)}")
+        await asyncio.sleep(0.2)

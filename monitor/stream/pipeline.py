@@ -8,12 +8,13 @@ and the batch commands can call without Faust.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -32,10 +33,14 @@ from monitor.stream.app import Lanes
 
 log = logging.getLogger("newsmon.pipeline")
 
-# How long a poll request or an alert in flight is leased before being retried
+# How long an alert in flight is leased before the retry loop sends it again
 # (covers a worker that died holding it).
-POLL_LEASE = timedelta(minutes=2)
 ALERT_LEASE = timedelta(minutes=2)
+# A poll request's lease is twice the fetch timeout, and at least this: long
+# enough for the request to cross the stream and the fetch to finish, short
+# enough that a request lost with a dead leader is soon sent again. A request
+# that turns out to be a duplicate is dropped by the fetch agent.
+MIN_POLL_LEASE = timedelta(seconds=10)
 BATCH = 64  # messages an agent takes at once and works on concurrently
 
 
@@ -56,36 +61,83 @@ class Pipeline:
     clock: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
     stopping: bool = False
+    leading: bool = False  # distributed mode: this worker runs the scheduler
     _inflight: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.feeds: dict[str, Feed] = {feed.url: feed for feed in self.settings.feeds}
+        self.poll_lease = max(MIN_POLL_LEASE, timedelta(seconds=2 * self.settings.fetch.timeout))
+        self._polling: set[str] = set()  # feeds this process is polling right now
+        # What "drained" waits for. In embedded mode a message lives only in this
+        # process until an agent handles it, so every send counts until handled.
+        # On Kafka a message is safe once the broker has it (handlers await their
+        # sends) and another worker may be the one to handle it, so only the
+        # handlers running here count.
+        self._count_sends = self.settings.embedded
         self._idle.set()
 
     # -- wiring ------------------------------------------------------------
     def register(self, app: faust.App) -> None:
         """Attach the agents and timers to ``app``."""
-        distributed = not self.settings.embedded
-        app.timer(1.0, on_leader=distributed, name="newsmon.schedule")(self.schedule)
+        schedule = self.schedule if self.settings.embedded else self._lead(app.is_leader)
+        app.timer(1.0, name="newsmon.schedule")(schedule)
         app.timer(5.0, name="newsmon.retry")(self.retry_due_alerts)
         app.agent(self.lanes.poll_requests, name="newsmon.fetch")(self._each(self._on_poll))
         app.agent(self.lanes.items, name="newsmon.match")(self._each(self._on_item))
-        app.agent(self.lanes.alerts, name="newsmon.notify")(self._each(self._on_alert))
+        # On Kafka, what a dead worker handled after its last offset commit is
+        # handled again by the next owner of the partition. For alerts that means
+        # messages sent twice, so their offsets are committed after every batch
+        # instead of every broker_commit_interval.
+        alerts_topics = set() if self.settings.embedded else {self.lanes.alerts.get_topic_name()}
+        commit_alerts = (lambda: app.commit(alerts_topics)) if alerts_topics else None
+        app.agent(self.lanes.alerts, name="newsmon.notify")(
+            self._each(self._on_alert, commit=commit_alerts)
+        )
 
     def _each(
-        self, handle: Callable[[dict[str, Any]], Awaitable[None]]
+        self,
+        handle: Callable[[dict[str, Any]], Awaitable[None]],
+        commit: Callable[[], Awaitable[Any]] | None = None,
     ) -> Callable[[faust.StreamT], Awaitable[None]]:
         async def agent(stream: faust.StreamT) -> None:
-            batches: AsyncIterator[list[Any]] = stream.take(BATCH, within=0.05)
-            async for batch in batches:
-                await asyncio.gather(*(self._guarded(handle, value) for value in batch))
+            # Events, not values: the notify agent acks them itself. (take_events is
+            # on faust.Stream, not on the StreamT interface.)
+            take_events = cast(faust.Stream, stream).take_events
+            batches: AsyncIterator[Sequence[faust.EventT]] = take_events(BATCH, within=0.05)
+            async for events in batches:
+                await asyncio.gather(*(self._guarded(handle, event.value) for event in events))
+                if commit is not None:
+                    for event in events:  # take_events acks them too; a second ack is a no-op
+                        await stream.ack(event)
+                    await commit()
 
         return agent
+
+    def _lead(self, is_leader: Callable[[], bool]) -> Callable[[], Awaitable[None]]:
+        """The scheduler of a distributed deployment: it runs on the leader only.
+
+        Faust elects the leader; this says so in the log whenever it changes.
+        """
+
+        async def tick() -> None:
+            leading = is_leader()
+            if leading != self.leading:
+                self.leading = leading
+                log.info(
+                    "leader: this worker %s",
+                    "schedules the feeds" if leading else "no longer schedules the feeds",
+                )
+            if leading:
+                await self.schedule()
+
+        return tick
 
     async def _guarded(
         self, handle: Callable[[dict[str, Any]], Awaitable[None]], value: Any
     ) -> None:
+        if not self._count_sends:
+            self._begin()
         try:
             await handle(value)
         except Exception:  # one bad message never stops the stream
@@ -95,9 +147,22 @@ class Pipeline:
 
     async def _send(self, lane: faust.ChannelT, key: str, value: dict[str, Any]) -> Awaitable[Any]:
         """Send on a lane; the result resolves when the broker has the message."""
+        if self._count_sends:
+            self._begin()
+        return await lane.send(key=key.encode(), value=value)
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        """Work that "drained" waits for: a timer's tick sends until it ends."""
+        self._begin()
+        try:
+            yield
+        finally:
+            self._done()
+
+    def _begin(self) -> None:
         self._inflight += 1
         self._idle.clear()
-        return await lane.send(key=key.encode(), value=value)
 
     def _done(self) -> None:
         self._inflight = max(0, self._inflight - 1)
@@ -105,7 +170,7 @@ class Pipeline:
             self._idle.set()
 
     async def drained(self, timeout: float) -> bool:
-        """Wait until every message sent has been processed."""
+        """Wait until this process's work is done (see ``_count_sends``)."""
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
@@ -117,26 +182,56 @@ class Pipeline:
         """Send a poll request for every feed that is due."""
         if self.stopping:
             return
-        now = self.clock()
-        for url in await self.store.due_feeds(list(self.feeds), now):
-            if await self.store.claim_feed(url, now, now + POLL_LEASE):
-                await self._send(self.lanes.poll_requests, url, {"url": url})
+        with self._busy():
+            now = self.clock()
+            request = {"at": now.isoformat()}
+            sent = [
+                await self._send(self.lanes.poll_requests, url, {"url": url, **request})
+                for url in await self.store.due_feeds(list(self.feeds), now)
+                if await self.store.claim_feed(url, now, now + self.poll_lease)
+            ]
+            # A claimed feed is leased; a request lost before the broker has it would
+            # leave the feed unpolled until the lease ends, so wait for the broker.
+            await asyncio.gather(*sent)
 
     # -- fetch ---------------------------------------------------------------
     async def _on_poll(self, value: dict[str, Any]) -> None:
         feed = self.feeds.get(value["url"])
         if feed is None:  # removed from the config since it was scheduled
             return
-        items, state = await self.poll(feed)
+        # A lease that ran out while its request was still on its way brings a
+        # second request for the feed: drop it if the feed is being polled here,
+        # or was polled since the request was made.
+        if feed.url in self._polling:
+            return
+        self._polling.add(feed.url)
+        try:
+            state = await self.store.feed_state(feed.url) or FeedState(url=feed.url)
+            requested = datetime.fromisoformat(value["at"]) if "at" in value else None
+            if requested and state.last_polled_at and state.last_polled_at >= requested:
+                log.debug("polled %s already since %s", feed.url, value["at"])
+                return
+            await self._poll_and_send(feed, state)
+        finally:
+            self._polling.discard(feed.url)
+
+    async def _poll_and_send(self, feed: Feed, state: FeedState) -> None:
+        items, state = await self.poll(feed, state)
+        log.debug("polled %s: %d new items", feed.url, len(items))
         sent = [await self._send(self.lanes.items, i.fingerprint, i.to_json()) for i in items]
         # The feed's validators advance only once its items are safe on the stream:
         # a crash before this line polls the feed again, unconditionally.
         await asyncio.gather(*sent)
         await self.store.save_feed_state(state)
 
-    async def poll(self, feed: Feed) -> tuple[list[Item], FeedState]:
-        """Fetch one feed: its items not seen before, and its new state (not yet saved)."""
-        state = await self.store.feed_state(feed.url) or FeedState(url=feed.url)
+    async def poll(
+        self, feed: Feed, state: FeedState | None = None
+    ) -> tuple[list[Item], FeedState]:
+        """Fetch one feed: its items not seen before, and its new state (not yet saved).
+
+        ``state`` is the feed's stored state when the caller has just read it.
+        """
+        state = state or await self.store.feed_state(feed.url) or FeedState(url=feed.url)
         assert feed.interval is not None
         outcome = await poll_feed(
             self.fetcher, self.parser, state, feed.interval, self.clock(), self.rng
@@ -149,12 +244,17 @@ class Pipeline:
 
     # -- match ---------------------------------------------------------------
     async def _on_item(self, value: dict[str, Any]) -> None:
-        for alert_id, alert in await self.match(Item.from_json(value)):
+        sent = [
             await self._send(
                 self.lanes.alerts,
                 alert.channel,
                 {"id": alert_id, "attempts": 0, "alert": alert.to_json()},
             )
+            for alert_id, alert in await self.match(Item.from_json(value))
+        ]
+        # The item is done (acknowledged) only once its alerts are on the stream: a
+        # redelivered item is already seen and would not send them again.
+        await asyncio.gather(*sent)
 
     async def match(self, item: Item) -> list[tuple[int, Alert]]:
         """Match an item against the current rules; record it and its alerts."""
@@ -176,6 +276,7 @@ class Pipeline:
         now = self.clock()
         if result.ok:
             await self.store.mark_delivered(alert_id, now)
+            log.debug("alert %d delivered to %s", alert_id, alert.channel)
             return True
         error = result.error or "delivery failed"
         retry_at = next_attempt(attempts + 1, now)
@@ -189,10 +290,18 @@ class Pipeline:
         """Send again what the outbox holds undelivered and due (after a failure or a restart)."""
         if self.stopping:
             return
-        now = self.clock()
-        for pending in await self.store.claim_alerts(now, now + ALERT_LEASE):
-            await self._send(
-                self.lanes.alerts,
-                pending.alert.channel,
-                {"id": pending.id, "attempts": pending.attempts, "alert": pending.alert.to_json()},
-            )
+        with self._busy():
+            now = self.clock()
+            sent = [
+                await self._send(
+                    self.lanes.alerts,
+                    pending.alert.channel,
+                    {
+                        "id": pending.id,
+                        "attempts": pending.attempts,
+                        "alert": pending.alert.to_json(),
+                    },
+                )
+                for pending in await self.store.claim_alerts(now, now + ALERT_LEASE)
+            ]
+            await asyncio.gather(*sent)

@@ -1,4 +1,9 @@
-"""Run ``newsmon run`` as a real process against real loopback servers."""
+"""Run ``newsmon run`` as real processes against real loopback servers.
+
+A ``Service`` is one workspace (config, rules, Apprise config, data) and the
+worker processes running on it: one for the embedded default, several sharing
+the work in distributed mode (``stream: kafka://…``, ``storage: postgresql://…``).
+"""
 
 from __future__ import annotations
 
@@ -10,43 +15,157 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tests.feedserver import FeedServer
 from tests.servers import SmtpSink, WebhookSink
 
 REPO = Path(__file__).resolve().parents[2]
+MAIN = "service"  # the worker an embedded test runs; its log is service.log
+
+
+class Worker:
+    """One ``newsmon run`` process on the workspace, logging to ``<name>.log``."""
+
+    def __init__(self, service: Service, name: str) -> None:
+        self.service = service
+        self.name = name
+        self.log = service.root / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, wait: bool = True) -> Worker:
+        assert self.process is None, f"worker {self.name} is already running"
+        started_at = len(self.output())  # a restart appends to the same log
+        self._log_file = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "monitor",
+                "--log-level",
+                self.service.log_level,
+                "run",
+                "--config",
+                str(self.service.config),
+            ],
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            cwd=self.service.root,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        if wait:
+            self.wait_log("newsmon running", since=started_at)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        """Signal the process and wait for it to exit; its exit code."""
+        assert self.process is not None, f"worker {self.name} is not running"
+        self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self._log_file.close()
+            self.process = None
+        return code
+
+    def kill(self) -> None:
+        """kill -9: no draining, no goodbye to the broker or the database."""
+        self.stop(signal.SIGKILL)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def wait_log(self, text: str, timeout: float = 30.0, count: int = 1, since: int = 0) -> None:
+        """Wait until ``text`` appears ``count`` times in the log after offset ``since``."""
+        try:
+            wait_until(lambda: self._seen(text, count, since), timeout, f"log line {text!r}")
+        except AssertionError as exc:
+            raise AssertionError(
+                f"{exc}; worker {self.name} said:\n{self.output()[-3000:]}"
+            ) from None
+
+    def _seen(self, text: str, count: int, since: int) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"worker {self.name} exited with {self.process.returncode}")
+        return self.output()[since:].count(text) >= count
 
 
 class Service:
-    """A workspace (config, rules, Apprise config, data) and the service running on it."""
+    """A workspace and the workers running on it.
 
-    def __init__(self, root: Path, feeds: FeedServer, smtp: SmtpSink, webhook: WebhookSink) -> None:
+    The keyword arguments go to config/monitor.yaml: ``stream``, ``storage``,
+    ``app_id`` and ``partitions`` when given (distributed mode), and the poll
+    ``interval`` of every feed. ``options`` holds those and any other top-level
+    setting (e.g. ``fetch``) for the next ``write_config``.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        feeds: FeedServer,
+        smtp: SmtpSink,
+        webhook: WebhookSink,
+        *,
+        stream: str | None = None,
+        storage: str | None = None,
+        app_id: str | None = None,
+        partitions: int | None = None,
+        interval: str = "1s",
+        log_level: str = "INFO",
+    ) -> None:
         self.root = root
         self.feeds = feeds
         self.smtp = smtp
         self.webhook = webhook
+        self.options: dict[str, Any] = {
+            key: value
+            for key, value in (
+                ("stream", stream),
+                ("storage", storage),
+                ("app_id", app_id),
+                ("partitions", partitions),
+            )
+            if value is not None
+        }
+        self.interval = interval
+        self.log_level = log_level
         self.rules = root / "rules"
         self.config = root / "config" / "monitor.yaml"
-        self.log = root / "service.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.workers: dict[str, Worker] = {}
         shutil.copytree(REPO / "rules", self.rules)
         self.config.parent.mkdir()
-        (root / "config" / "apprise.yml").write_text(
-            "version: 1\nurls:\n"
-            f"  - {smtp.apprise_url()}:\n      tag: email\n"
-            f"  - {webhook.apprise_url('/chat')}:\n      tag: chat\n"
-        )
+        self.write_channels(email=True, chat=True)
         self.write_config(["/world.rss"])
+
+    def write_channels(self, *, email: bool, chat: bool) -> None:
+        """config/apprise.yml: the SMTP sink tagged ``email``, the webhook tagged ``chat``."""
+        urls = ""
+        if email:
+            urls += f"  - {self.smtp.apprise_url()}:\n      tag: email\n"
+        if chat:
+            urls += f"  - {self.webhook.apprise_url('/chat')}:\n      tag: chat\n"
+        (self.root / "config" / "apprise.yml").write_text(
+            f"version: 1\nurls:\n{urls}" if urls else "version: 1\nurls: []\n"
+        )
 
     def write_config(self, paths: list[str]) -> None:
         feeds = "".join(
-            f"  - url: {self.feeds.url(p)}\n    name: Loopback {p}\n    interval: 1s\n"
+            f"  - url: {self.feeds.url(p)}\n    name: Loopback {p}\n    interval: {self.interval}\n"
             for p in paths
         )
+        options = yaml.safe_dump(self.options, sort_keys=False) if self.options else ""
         self.config.write_text(
-            f"feeds:\n{feeds}rules: ../rules\nnotify: apprise.yml\ndata_dir: ../data\n"
+            f"feeds:\n{feeds}rules: ../rules\nnotify: apprise.yml\ndata_dir: ../data\n{options}"
         )
 
     def newsmon(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -60,39 +179,39 @@ class Service:
             **kwargs,  # type: ignore[call-overload]
         )
 
-    def start(self) -> None:
-        assert self.process is None
-        self._log_file = self.log.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "run", "--config", str(self.config)],
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            cwd=self.root,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.wait_log("newsmon running")
+    # -- workers -------------------------------------------------------------
 
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        assert self.process is not None
-        self.process.send_signal(sig)
-        code = self.process.wait(timeout=60)
-        self._log_file.close()
-        self.process = None
-        return code
+    def worker(self, name: str = MAIN) -> Worker:
+        """The worker called ``name``, created (not started) on first use."""
+        if name not in self.workers:
+            self.workers[name] = Worker(self, name)
+        return self.workers[name]
+
+    def start(self, name: str = MAIN, *, wait: bool = True) -> Worker:
+        return self.worker(name).start(wait=wait)
+
+    def stop(self, sig: int = signal.SIGTERM, name: str = MAIN) -> int:
+        return self.worker(name).stop(sig)
+
+    def kill_all(self) -> None:
+        for worker in self.workers.values():
+            if worker.process is not None:
+                worker.kill()
+
+    # The main worker, for tests that run one.
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.worker().process
+
+    @property
+    def log(self) -> Path:
+        return self.worker().log
 
     def output(self) -> str:
-        return self.log.read_text(errors="replace")
+        return self.worker().output()
 
     def wait_log(self, text: str, timeout: float = 30.0, count: int = 1) -> None:
-        try:
-            wait_until(lambda: self._seen(text, count), timeout, f"log line {text!r}")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}; the service said:\n{self.output()[-3000:]}") from None
-
-    def _seen(self, text: str, count: int) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise AssertionError(f"the service exited with {self.process.returncode}")
-        return self.output().count(text) >= count
+        self.worker().wait_log(text, timeout, count)
 
     def wait_polls(self, path: str, n: int, timeout: float = 30.0) -> None:
         """Wait until the feed at ``path`` has been requested ``n`` more times."""
@@ -110,12 +229,18 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Iterator[Service]:
+def loopback() -> Iterator[tuple[FeedServer, SmtpSink, WebhookSink]]:
+    """The feed server, SMTP sink and webhook sink a workspace talks to."""
     with FeedServer() as feeds, SmtpSink() as smtp, WebhookSink() as webhook:
-        svc = Service(tmp_path, feeds, smtp, webhook)
-        try:
-            yield svc
-        finally:
-            if svc.process is not None:
-                svc.process.kill()
-                svc.process.wait()
+        yield feeds, smtp, webhook
+
+
+@pytest.fixture
+def service(
+    tmp_path: Path, loopback: tuple[FeedServer, SmtpSink, WebhookSink]
+) -> Iterator[Service]:
+    svc = Service(tmp_path, *loopback)
+    try:
+        yield svc
+    finally:
+        svc.kill_all()
