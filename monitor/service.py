@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 
 from monitor.config import Settings
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
 from monitor.notify.channels import load_channels
 from monitor.notify.deliver import Deliverer
+from monitor.notify.dispatch import Dispatcher
 from monitor.rulebook import Rulebook
 from monitor.store import open_store
+from monitor.stories import StoryBook
 from monitor.stream.app import create_topics, make_app, make_lanes
 from monitor.stream.pipeline import Pipeline
 
@@ -30,6 +33,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
     rulebook = Rulebook(settings.rules_dir)  # fails fast on broken rules at start
     channels = load_channels(settings.apprise_config).or_console()
+    deliverer = Deliverer(channels, options=settings.channels)  # checks custom templates
     store = await open_store(settings.storage)
     app = make_app(settings)
     lanes = make_lanes(app, settings)
@@ -50,7 +54,14 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 store=store,
                 rulebook=rulebook,
                 channels=channels,
-                deliverer=Deliverer(channels),
+                dispatcher=Dispatcher(
+                    store=store,
+                    deliverer=deliverer,
+                    options=settings.channels,
+                    timezone=settings.timezone,
+                    max_age=timedelta(seconds=settings.alerts.max_age),
+                ),
+                stories=StoryBook(store, timedelta(seconds=settings.alerts.story_window)),
                 fetcher=fetcher,
                 parser=parser,
                 lanes=lanes,

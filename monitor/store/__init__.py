@@ -262,6 +262,10 @@ class Store(Protocol):
     async def pending_count(self) -> int:
         """Outbox rows not delivered yet, due or not, in a digest or not; not dead."""
 
+    async def unsettled_for(self, fingerprint: str) -> list[PendingAlert]:
+        """An item's alerts still to be sent on their own (not in a digest): what a
+        redelivered item must hand to the notify agent again."""
+
     async def is_settled(self, alert_id: int) -> bool:
         """Whether the outbox row is delivered or dead (or gone): a redelivered
         message about it (a Kafka rebalance) must not send it again."""

@@ -429,6 +429,20 @@ class SqlStore:
             rows = (await conn.execute(query)).all()
         return [_pending(row) for row in rows]
 
+    async def unsettled_for(self, fingerprint: str) -> list[PendingAlert]:
+        query = (
+            select(outbox)
+            .where(
+                (outbox.c.fingerprint == fingerprint)
+                & self._unsettled
+                & outbox.c.digest_due.is_(None)
+            )
+            .order_by(outbox.c.id)
+        )
+        async with self._tx(write=False) as conn:
+            rows = (await conn.execute(query)).all()
+        return [_pending(row) for row in rows]
+
     async def lease_alert(self, alert_id: int, until: datetime) -> None:
         stmt = (
             update(outbox)

@@ -20,15 +20,16 @@ import faust
 
 from monitor.config import Feed, Settings
 from monitor.core.alerts import Alert, alerts_for
+from monitor.core.health import HealthPolicy, assess, notice, updated_cadence
 from monitor.core.items import Item
-from monitor.core.outbox import next_attempt
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
 from monitor.fetch.poll import poll_feed
 from monitor.notify.channels import Channels
-from monitor.notify.deliver import Deliverer
+from monitor.notify.dispatch import Dispatcher
 from monitor.rulebook import Rulebook
-from monitor.store import FeedState, Store
+from monitor.store import FeedState, PendingAlert, Store
+from monitor.stories import StoryBook
 from monitor.stream.app import Lanes
 
 log = logging.getLogger("newsmon.pipeline")
@@ -54,7 +55,8 @@ class Pipeline:
     store: Store
     rulebook: Rulebook
     channels: Channels
-    deliverer: Deliverer
+    dispatcher: Dispatcher
+    stories: StoryBook
     fetcher: Fetcher
     parser: FeedParser
     lanes: Lanes
@@ -67,6 +69,12 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         self.feeds: dict[str, Feed] = {feed.url: feed for feed in self.settings.feeds}
+        health = self.settings.health
+        self.health_policy = HealthPolicy(
+            failures=health.failures,
+            silence=health.silence,
+            min_silence=timedelta(seconds=health.min_silence),
+        )
         self.poll_lease = max(MIN_POLL_LEASE, timedelta(seconds=2 * self.settings.fetch.timeout))
         self._polling: set[str] = set()  # feeds this process is polling right now
         # What "drained" waits for. In embedded mode a message lives only in this
@@ -216,13 +224,40 @@ class Pipeline:
             self._polling.discard(feed.url)
 
     async def _poll_and_send(self, feed: Feed, state: FeedState) -> None:
+        before = state
         items, state = await self.poll(feed, state)
         log.debug("polled %s: %d new items", feed.url, len(items))
         sent = [await self._send(self.lanes.items, i.fingerprint, i.to_json()) for i in items]
         # The feed's validators advance only once its items are safe on the stream:
         # a crash before this line polls the feed again, unconditionally.
         await asyncio.gather(*sent)
-        await self.store.save_feed_state(state)
+        await self.store.save_feed_state(await self._checked_health(feed, before, state, items))
+
+    async def _checked_health(
+        self, feed: Feed, before: FeedState, after: FeedState, new_items: Sequence[Item]
+    ) -> FeedState:
+        """The feed's new cadence and health; an admin notice when its health changed."""
+        now = self.clock()
+        if new_items:
+            cadence = updated_cadence(before.cadence_s, before.last_new_item_at, now)
+            after = replace(after, last_new_item_at=now, cadence_s=cadence)
+        else:
+            after = replace(
+                after, last_new_item_at=before.last_new_item_at, cadence_s=before.cadence_s
+            )
+        health = assess(
+            after.failures, after.last_new_item_at, after.cadence_s, now, self.health_policy
+        )
+        change = notice(
+            feed.name or feed.url,
+            before.health,
+            health,
+            error=after.last_error,
+            last_new_at=after.last_new_item_at,
+        )
+        if change is not None:
+            await self.dispatcher.admin(change.title, change.body, now)
+        return replace(after, health=health)
 
     async def poll(
         self, feed: Feed, state: FeedState | None = None
@@ -245,63 +280,89 @@ class Pipeline:
     # -- match ---------------------------------------------------------------
     async def _on_item(self, value: dict[str, Any]) -> None:
         sent = [
-            await self._send(
-                self.lanes.alerts,
-                alert.channel,
-                {"id": alert_id, "attempts": 0, "alert": alert.to_json()},
-            )
-            for alert_id, alert in await self.match(Item.from_json(value))
+            await self._send_alert(pending) for pending in await self.match(Item.from_json(value))
         ]
-        # The item is done (acknowledged) only once its alerts are on the stream: a
-        # redelivered item is already seen and would not send them again.
+        # The item is done (acknowledged) only once its alerts are on the stream.
         await asyncio.gather(*sent)
 
-    async def match(self, item: Item) -> list[tuple[int, Alert]]:
-        """Match an item against the current rules; record it and its alerts."""
+    async def match(self, item: Item) -> list[PendingAlert]:
+        """Match an item against the current rules; record it, its story and its
+        alerts. Returns the alerts to send now (not those held or in digests)."""
         fields = item.fields()
         fired = [m.fired(fields) for m in self.rulebook.current.match(fields)]
-        alerts = alerts_for(item, fired, self.channels.channels) if fired else []
         now = self.clock()
-        ids = await self.store.record_item(item, alerts, now, lease_until=now + ALERT_LEASE)
-        if ids:
-            log.info("match: %s — %s", item.title, ", ".join(f.rule for f in fired))
-        return list(zip(ids, alerts, strict=False))
+        if not fired:
+            await self.store.record_item(item, [], now)
+            return []
+        story = await self.stories.assign(item, now)
+        alerts = alerts_for(item, fired, self.channels.channels)
+        plans = await self.dispatcher.plan(alerts, fired, now, ALERT_LEASE)
+        ids = await self.store.record_item_by_channel(item, alerts, now, story=story, plans=plans)
+        if not ids:
+            if await self.store.unseen([item.fingerprint]):
+                return []
+            # Seen before: a redelivery after a worker died between recording the
+            # item and sending its alerts. Send what is still pending, now.
+            return await self.store.unsettled_for(item.fingerprint)
+        joined = story.story_id != item.fingerprint
+        log.info(
+            "match: %s — %s%s",
+            item.title,
+            ", ".join(f.rule for f in fired),
+            " (a copy of an earlier story)" if joined else "",
+        )
+        return [
+            PendingAlert(
+                id=ids[alert.channel],
+                alert=alert,
+                attempts=0,
+                created_at=now,
+                next_attempt_at=plans[alert.channel].not_before,
+                last_error=None,
+                story=story.story_id,
+            )
+            for alert in alerts
+            if alert.channel in ids
+            and plans[alert.channel].not_before <= now + ALERT_LEASE
+            and plans[alert.channel].digest_due is None
+        ]
 
     # -- notify ----------------------------------------------------------------
-    async def _on_alert(self, value: dict[str, Any]) -> None:
-        await self.deliver(value["id"], Alert.from_json(value["alert"]), value.get("attempts", 0))
-
-    async def deliver(self, alert_id: int, alert: Alert, attempts: int) -> bool:
-        result = await self.deliverer.deliver(alert)
-        now = self.clock()
-        if result.ok:
-            await self.store.mark_delivered(alert_id, now)
-            log.debug("alert %d delivered to %s", alert_id, alert.channel)
-            return True
-        error = result.error or "delivery failed"
-        retry_at = next_attempt(attempts + 1, now)
-        log.warning(
-            "alert %s to %s failed (%s); retry at %s", alert.title, alert.channel, error, retry_at
+    async def _send_alert(self, pending: PendingAlert) -> Awaitable[Any]:
+        # Keyed by item and channel, so one channel's alerts spread over partitions.
+        return await self._send(
+            self.lanes.alerts,
+            pending.alert.key,
+            {
+                "id": pending.id,
+                "attempts": pending.attempts,
+                "created": pending.created_at.isoformat(),
+                "story": pending.story,
+                "alert": pending.alert.to_json(),
+            },
         )
-        await self.store.mark_failed(alert_id, error, retry_at, now)
-        return False
+
+    async def _on_alert(self, value: dict[str, Any]) -> None:
+        if await self.store.is_settled(value["id"]):
+            return  # a redelivered message (a rebalance) about an alert already sent
+        now = self.clock()
+        created = datetime.fromisoformat(value["created"]) if "created" in value else now
+        await self.dispatcher.deliver(
+            value["id"],
+            Alert.from_json(value["alert"]),
+            value.get("attempts", 0),
+            created,
+            now,
+            story=value.get("story"),
+        )
 
     async def retry_due_alerts(self) -> None:
-        """Send again what the outbox holds undelivered and due (after a failure or a restart)."""
+        """Send again what the outbox holds undelivered and due (after a failure, a
+        restart, or the end of quiet hours), and every digest that is due."""
         if self.stopping:
             return
         with self._busy():
             now = self.clock()
-            sent = [
-                await self._send(
-                    self.lanes.alerts,
-                    pending.alert.channel,
-                    {
-                        "id": pending.id,
-                        "attempts": pending.attempts,
-                        "alert": pending.alert.to_json(),
-                    },
-                )
-                for pending in await self.store.claim_alerts(now, now + ALERT_LEASE)
-            ]
-            await asyncio.gather(*sent)
+            claimed = await self.store.claim_alerts(now, now + ALERT_LEASE)
+            await asyncio.gather(*[await self._send_alert(pending) for pending in claimed])
+            await self.dispatcher.send_digests(now)

@@ -408,3 +408,12 @@ async def test_a_row_is_settled_once_delivered_or_dead(store: Store) -> None:
     await store.mark_delivered(a, now)
     await store.mark_dead(b, "gone", now)
     assert await store.is_settled(a) and await store.is_settled(b)
+
+
+async def test_an_items_unsettled_alerts_can_be_found_again(store: Store) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    it = item("again-1")
+    ids = await store.record_item(it, [alert(it, "a"), alert(it, "b")], now)
+    await store.mark_delivered(ids[0], now)
+    assert [p.id for p in await store.unsettled_for(it.fingerprint)] == [ids[1]]
+    assert await store.unsettled_for("no-such-item") == []
