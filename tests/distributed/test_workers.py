@@ -4,6 +4,7 @@ all pick up a rule file added while they run."""
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 from collections import Counter
@@ -24,12 +25,77 @@ rules:
 REPORT = re.compile(r"Zanzibar spice report #(\d+)\b")
 
 
+# Words to tell the reports apart: identical texts would be copies of one story,
+# which newsmon rightly alerts on once.
+WORDS = [
+    "clove",
+    "cardamom",
+    "vanilla",
+    "nutmeg",
+    "cinnamon",
+    "pepper",
+    "ginger",
+    "saffron",
+    "harbour",
+    "dhow",
+    "market",
+    "farmers",
+    "traders",
+    "rain",
+    "drought",
+    "export",
+    "auction",
+    "price",
+    "rises",
+    "falls",
+    "record",
+    "warehouse",
+    "ferry",
+    "island",
+    "cooperative",
+    "buyers",
+    "tourists",
+    "festival",
+    "road",
+    "council",
+    "tax",
+    "harvest",
+    "storm",
+    "shipment",
+    "quality",
+    "grading",
+    "drying",
+    "sacks",
+    "lorry",
+    "port",
+    "customs",
+    "minister",
+    "subsidy",
+    "loan",
+    "bank",
+    "school",
+    "clinic",
+    "fishermen",
+    "seaweed",
+    "coconut",
+    "mango",
+    "banana",
+    "tea",
+    "coffee",
+    "cocoa",
+    "soap",
+    "oil",
+    "perfume",
+]
+
+
 def spice_item(n: int) -> dict[str, str]:
+    pick = random.Random(n).sample(WORDS, 12)
     return {
-        "title": f"Zanzibar spice report #{n}",
+        "title": f"Zanzibar spice report #{n}: {pick[0]} and {pick[1]}",
         "link": f"https://news.example.org/spice/{n}",
         "guid": f"spice-{n}",
-        "description": "Clove and cardamom prices on the island this week.",
+        "description": f"{' '.join(pick[2:])}; lots z{n}a z{n}b z{n}c z{n}d z{n}e (report {n}).",
     }
 
 
@@ -185,6 +251,6 @@ def test_a_rule_file_added_while_two_workers_run_reaches_both(cluster: Service) 
     assert all("spice-watch" in str(body["message"]) for body in cluster.webhook.bodies)
     # Stories are matched where their fingerprint's partition lives: on both workers.
     for worker in (a, b):
-        assert re.search(r"match: Zanzibar spice report #\d+ — spice-watch", worker.output())
+        assert re.search(r"match: Zanzibar spice report #\d+[^\n]* — spice-watch", worker.output())
     assert cluster.stop(name="a") == 0
     assert cluster.stop(name="b") == 0
