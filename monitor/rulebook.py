@@ -13,7 +13,8 @@ from pathlib import Path
 from watchfiles import awatch
 
 from monitor.core.rules import RuleSet, load_ruleset
-from monitor.errors import RuleError
+from monitor.errors import ConfigError, RuleError
+from monitor.notify.templates import validate_template
 
 log = logging.getLogger("newsmon.rules")
 
@@ -31,7 +32,24 @@ def read_rules(directory: Path) -> RuleSet:
                 texts[str(path)] = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise RuleError(f"cannot read rule file: {exc}", str(path)) from exc
-    return load_ruleset(texts)
+    rules = load_ruleset(texts)
+    for rule in rules.rules:
+        if rule.template:
+            _check_template(rule.template, rule.path, rule.line)
+    return rules
+
+
+def _check_template(template: str, path: str, line: int) -> None:
+    """A rule's template must exist and render; its errors name the rule's line,
+    or the template's own file and line."""
+    try:
+        text = Path(template).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleError(f"template {template}: {exc.strerror}", path, line) from exc
+    try:
+        validate_template(text, template)
+    except ConfigError as exc:
+        raise RuleError(exc.message, exc.path, exc.line) from exc
 
 
 class Rulebook:

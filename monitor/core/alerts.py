@@ -35,6 +35,7 @@ class Fired:
     terms: tuple[str, ...]  # matched terms as they appear in the text
     snippet: str  # matched terms highlighted as **term**
     digest: DigestSchedule | None = None  # the rule gathers its matches into digests
+    template: str | None = None  # the rule's own message template (a file path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class Alert:
     rules: tuple[str, ...]
     terms: tuple[str, ...]
     snippet: str
+    template: str | None = None  # a rule's own template, when one of its rules has one
 
     @property
     def key(self) -> str:
@@ -67,6 +69,7 @@ class Alert:
             "rules": list(self.rules),
             "terms": list(self.terms),
             "snippet": self.snippet,
+            "template": self.template,
         }
 
     @classmethod
@@ -82,6 +85,7 @@ class Alert:
             rules=tuple(data["rules"]),
             terms=tuple(data["terms"]),
             snippet=data["snippet"],
+            template=data.get("template"),
         )
 
 
@@ -109,6 +113,7 @@ def alerts_for(item: Item, fired: Sequence[Fired], channels: Iterable[Channel]) 
                 rules=tuple(f.rule for f in mine),
                 terms=terms,
                 snippet=mine[0].snippet,
+                template=next((f.template for f in mine if f.template), None),
             )
         )
     return alerts

@@ -80,6 +80,7 @@ class Deliverer:
         self._apprise: dict[str, Apprise] = {}
         self._forms: dict[str, Form] = {}
         self._templates: dict[str, tuple[str, str]] = {}  # channel id -> (path, text)
+        self._rule_templates: dict[str, str] = {}  # path -> text
         for channel in channels:
             target = channels.target(channel.id)
             if target is None:
@@ -95,6 +96,16 @@ class Deliverer:
                 self._templates[channel.id] = _load_template(
                     chosen.template, self._forms[channel.id]
                 )
+
+    def _rule_template(self, path: str) -> str | None:
+        """A rule's template, read when first used; None (the default) if it is gone."""
+        if path not in self._rule_templates:
+            try:
+                self._rule_templates[path] = Path(path).read_text(encoding="utf-8")
+            except OSError as exc:
+                log.warning("template %s unreadable (%s); using the default", path, exc.strerror)
+                return None
+        return self._rule_templates[path]
 
     def knows(self, channel_id: str) -> bool:
         """Whether alerts for this channel can be delivered (it is still configured)."""
@@ -112,6 +123,8 @@ class Deliverer:
             )
         form = self._forms[channel.id]
         path, template = self._templates.get(channel.id, (None, None))
+        if alert.template:  # a rule's own template wins over the channel's
+            path, template = alert.template, self._rule_template(alert.template)
         body = render_alert(alert, form, template, sources=sources, path=path)
         return await self._send(channel, alert_title(alert), body, form)
 

@@ -94,6 +94,7 @@ class Match:
             terms=self.terms,
             snippet=snippet(fields.get(where) or "", ranges),
             digest=self.rule.digest,
+            template=self.rule.template,
         )
 
 

@@ -24,6 +24,7 @@ class Rule:
     line: int
     expr: Node = field(repr=False)
     digest: DigestSchedule | None = None  # gather this rule's matches into periodic digests
+    template: str | None = None  # a Jinja2 file for its alerts, relative to the rule file
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import PurePath
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -49,7 +50,7 @@ from monitor.errors import RuleError
 __all__ = ["load_ruleset", "parse_rule_file"]
 
 _FILE_KEYS = ("entities", "rules")
-_RULE_KEYS = ("name", "match", "any", "all", "none", "notify", "digest")
+_RULE_KEYS = ("name", "match", "any", "all", "none", "notify", "digest", "template")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _PLAIN_WORD = re.compile(r"[^\W_]+\*?")
 _BAD_TAG = re.compile(r"[\s,]")
@@ -202,7 +203,11 @@ class _Reader:
                 digest = parse_digest(self.text(fields["digest"], f"digest: of rule {name!r}"))
             except ValueError as exc:
                 raise self.error(f"digest: of rule {name!r}: {exc}", fields["digest"]) from None
-        return Rule(name, query, notify, self.path, _line(node), expr, digest)
+        template = None
+        if "template" in fields and not _is_null(fields["template"]):
+            written = self.text(fields["template"], f"template: of rule {name!r}").strip()
+            template = str(PurePath(self.path).parent / written) if written else None
+        return Rule(name, query, notify, self.path, _line(node), expr, digest, template)
 
     def term_lists(self, name: str, fields: Mapping[str, Node]) -> tuple[str, Expr]:
         """The query of an any/all/none rule, as text and as a tree."""
