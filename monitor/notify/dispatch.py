@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -41,6 +41,14 @@ class Dispatcher:
     options: Mapping[str, ChannelOptions]  # by Apprise tag
     timezone: ZoneInfo
     max_age: timedelta = timedelta(hours=24)
+    # Alerts planned to go out at once on a rate-limited channel and not yet
+    # delivered (channel -> alert key -> lease end). The store counts only
+    # messages sent, so without these every item of one poll, planned before
+    # any of them is delivered, would pass the limit. A plan counts until its
+    # alert is delivered or given up, or its lease ends (by then it is sent and
+    # counted, or the retry loop has it; either way no plan here settles it,
+    # as when another worker delivers it).
+    _unsent: dict[str, dict[str, datetime]] = field(default_factory=dict)
 
     def policy(self, channel_id: str) -> ChannelPolicy | None:
         channel = self.deliverer.channels.get(channel_id)
@@ -71,6 +79,8 @@ class Dispatcher:
             sent = 0
             if policy.max_per_hour is not None:
                 sent = await self.store.sent_since(alert.channel, now - timedelta(hours=1))
+                # no await from here to the plan's reservation: concurrent plans see it
+                sent += self._unsent_count(alert.channel, now)
             decision = decide(policy, now, sent, rule_digest)
             if isinstance(decision, Digest):
                 plans[alert.channel] = Plan(not_before=decision.due, digest_due=decision.due)
@@ -78,7 +88,24 @@ class Dispatcher:
                 plans[alert.channel] = Plan(not_before=decision.when)
             else:
                 plans[alert.channel] = Plan(not_before=now + lease)
+                if policy.max_per_hour is not None:
+                    self._unsent.setdefault(alert.channel, {})[alert.key] = now + lease
         return plans
+
+    def unplanned(self, alerts: Iterable[Alert]) -> None:
+        """Forget the plans of alerts that were not enqueued after all (a later
+        copy of a story the channel has heard of), so they use up no rate limit."""
+        for alert in alerts:
+            self._settled(alert)
+
+    def _unsent_count(self, channel: str, now: datetime) -> int:
+        unsent = self._unsent.get(channel, {})
+        for key in [key for key, until in unsent.items() if until <= now]:
+            del unsent[key]
+        return len(unsent)
+
+    def _settled(self, alert: Alert) -> None:
+        self._unsent.get(alert.channel, {}).pop(alert.key, None)
 
     async def sources(self, alert: Alert, story: str | None) -> list[Source]:
         """The other feeds that carried this alert's story."""
@@ -99,10 +126,12 @@ class Dispatcher:
         result = await self.deliverer.deliver(alert, await self.sources(alert, story))
         if result.ok:
             await self.store.mark_delivered(alert_id, now)
+            self._settled(alert)  # counted by the store from now on
             return True
         error = result.error or "delivery failed"
         if now - created_at >= self.max_age:
             await self.store.mark_dead(alert_id, error, now)
+            self._settled(alert)
             await self.admin(
                 f"alert given up: {alert.title}",
                 f"An alert to {result.label} failed for {self.max_age} and was given up.\n"

@@ -298,6 +298,7 @@ class Pipeline:
         alerts = alerts_for(item, fired, self.channels.channels)
         plans = await self.dispatcher.plan(alerts, fired, now, ALERT_LEASE)
         ids = await self.store.record_item_by_channel(item, alerts, now, story=story, plans=plans)
+        self.dispatcher.unplanned(a for a in alerts if a.channel not in ids)
         if not ids:
             if await self.store.unseen([item.fingerprint]):
                 return []

@@ -25,6 +25,7 @@ from tests.servers import SmtpSink, WebhookSink
 
 REPO = Path(__file__).resolve().parents[2]
 MAIN = "service"  # the worker an embedded test runs; its log is service.log
+ADMIN_ADDR = "ops@example.org"  # where the admin channel's email goes
 
 
 class Worker:
@@ -147,13 +148,16 @@ class Service:
         self.write_channels(email=True, chat=True)
         self.write_config(["/world.rss"])
 
-    def write_channels(self, *, email: bool, chat: bool) -> None:
-        """config/apprise.yml: the SMTP sink tagged ``email``, the webhook tagged ``chat``."""
+    def write_channels(self, *, email: bool, chat: bool, admin: bool = False) -> None:
+        """config/apprise.yml: the SMTP sink tagged ``email``, the webhook tagged ``chat``,
+        and with ``admin`` the SMTP sink again, to ``ADMIN_ADDR``, tagged ``admin``."""
         urls = ""
         if email:
             urls += f"  - {self.smtp.apprise_url()}:\n      tag: email\n"
         if chat:
             urls += f"  - {self.webhook.apprise_url('/chat')}:\n      tag: chat\n"
+        if admin:
+            urls += f"  - {self.smtp.apprise_url(to=ADMIN_ADDR)}:\n      tag: admin\n"
         (self.root / "config" / "apprise.yml").write_text(
             f"version: 1\nurls:\n{urls}" if urls else "version: 1\nurls: []\n"
         )
