@@ -2,7 +2,8 @@
 
 A *channel* is one Apprise target (one URL line of the Apprise config) with its
 tags. A rule with ``notify: [tags]`` goes to every channel carrying one of those
-tags; a rule without ``notify`` goes to every channel. An item makes at most one
+tags; a rule without ``notify`` goes to every channel, except a channel tagged
+only ``admin``, which is for notices about the service itself. An item makes at most one
 alert per channel, naming only the rules that fired for that channel.
 """
 
@@ -89,9 +90,14 @@ class Alert:
         )
 
 
+ADMIN_TAG = "admin"  # channels for notices about the service itself
+
+
 def routes_to(fired: Fired, channel: Channel) -> bool:
+    if not fired.notify:  # every channel, but those kept for admin notices
+        return channel.tags != {ADMIN_TAG}
     # Apprise lowercases tags; so do we, so `notify: [Chat]` reaches `tag: chat`
-    return not fired.notify or bool(channel.tags.intersection(t.lower() for t in fired.notify))
+    return bool(channel.tags.intersection(t.lower() for t in fired.notify))
 
 
 def alerts_for(item: Item, fired: Sequence[Fired], channels: Iterable[Channel]) -> list[Alert]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from apprise import Apprise, AppriseResult, NotifyFormat
 
-from monitor.core.alerts import Alert, Channel
+from monitor.core.alerts import ADMIN_TAG, Alert, Channel
 from monitor.errors import ConfigError
 from monitor.notify.channels import Channels, target_url
 from monitor.notify.templates import (
@@ -54,7 +54,6 @@ class DeliveryResult:
 
 _FORMATS = {"html": NotifyFormat.HTML, "chat": NotifyFormat.MARKDOWN, "text": NotifyFormat.TEXT}
 EMAIL_SCHEMES = ("mailto://", "mailtos://")
-ADMIN_TAG = "admin"
 GONE = "channel is no longer in the Apprise config"
 
 

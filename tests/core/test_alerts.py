@@ -67,3 +67,10 @@ def test_summarised_terms_drop_repeats_and_terms_inside_longer_ones() -> None:
     terms = ["China", "Kerry", "John Kerry", "china", "climate talks", "climate", "Xi"]
     assert summarise_terms(terms) == ("China", "John Kerry", "climate talks", "Xi")
     assert len(summarise_terms([f"t{i}" for i in range(40)])) == 12
+
+
+def test_a_channel_tagged_only_admin_gets_no_ordinary_alerts() -> None:
+    admin = Channel(id="a", tags=frozenset({"admin"}), label="ops")
+    both = Channel(id="b", tags=frozenset({"admin", "email"}), label="ops+mail")
+    assert [a.channel for a in alerts_for(ITEM, [fired("climate")], [admin, both])] == ["b"]
+    assert [a.channel for a in alerts_for(ITEM, [fired("x", "admin")], [admin])] == ["a"]
