@@ -22,6 +22,7 @@ the true branches of an OR, the pairs that satisfy a NEAR, nothing under NOT.
 from __future__ import annotations
 
 import difflib
+from abc import ABC, abstractmethod
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -104,15 +105,18 @@ class Match:
 _SNIPPET_PREFERENCE = ("summary", "content", "title")
 
 
-class _Eval:
+class _Eval(ABC):
+    """A compiled query node."""
+
     __slots__ = ()
 
+    @abstractmethod
     def test(self, occ: Occurrences) -> bool:
-        raise NotImplementedError
+        """Whether the node is true for these occurrences."""
 
+    @abstractmethod
     def collect(self, occ: Occurrences, out: list[Hit]) -> None:
         """Append the positive occurrences that make this (true) node true."""
-        raise NotImplementedError
 
 
 class _Leaf(_Eval):
