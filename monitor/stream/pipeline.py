@@ -28,7 +28,7 @@ from monitor.fetch.poll import poll_feed
 from monitor.notify.channels import Channels
 from monitor.notify.dispatch import Dispatcher
 from monitor.rulebook import Rulebook
-from monitor.store import FeedState, PendingAlert, Store
+from monitor.store import FeedState, PendingAlert, Plan, Store
 from monitor.stories import StoryBook
 from monitor.stream.app import Lanes
 
@@ -323,9 +323,8 @@ class Pipeline:
                 story=story.story_id,
             )
             for alert in alerts
-            if alert.channel in ids
-            and plans[alert.channel].not_before <= now + ALERT_LEASE
-            and plans[alert.channel].digest_due is None
+            # sent now: leased to the notify agent (held and digest rows wait in the outbox)
+            if alert.channel in ids and plans[alert.channel] == Plan(not_before=now + ALERT_LEASE)
         ]
 
     # -- notify ----------------------------------------------------------------

@@ -321,3 +321,46 @@ def test_a_failing_feed_is_reported_to_admin_once_and_its_recovery_too(
     assert "feed recovered: Loopback /world.rss" in str(notices[1]["Subject"])
     assert emails_to(service, TO_ADDR) == []  # the alert channels are not told
     assert chat_posts(service) == []
+
+
+def test_held_alerts_go_out_when_quiet_hours_end(service: Service) -> None:
+    with_rules(service)
+    now = datetime.now(UTC)
+    # Quiet until the next whole minute (or the one after, to leave time to start).
+    end = (now + timedelta(seconds=75 if now.second > 40 else 60)).replace(second=0, microsecond=0)
+    window = f"{now - timedelta(hours=1):%H:%M}-{end:%H:%M}"
+    service.options["channels"] = {"chat": {"quiet": window}}
+    service.write_config(["/world.rss"])
+    service.feeds.set_feed("/world.rss", rss([ERUPTIONS[0]]))
+    service.start()
+
+    wait_for_emails(service, TO_ADDR, 1)
+    assert chat_posts(service) == []  # still quiet
+    [chat] = wait_for_chat(service, 1, timeout=120)
+    released = datetime.now(UTC)
+    settle(service)
+    assert service.stop() == 0
+
+    assert released >= end
+    assert ERUPTIONS[0]["title"] in message_of(chat)
+    assert len(chat_posts(service)) == 1
+
+
+def test_a_silent_feed_is_reported_to_admin_and_its_return_too(service: Service) -> None:
+    service.write_channels(email=True, chat=True, admin=True)
+    # Silent after twice its usual gap between new items, and at least 2 s.
+    service.options["health"] = {"silence": 2, "min_silence": "2s"}
+    service.interval = "0.5s"
+    service.write_config(["/world.rss"])
+    service.feeds.set_feed("/world.rss", rss([ERUPTIONS[0]]))
+    service.start()
+    service.wait_polls("/world.rss", 2)
+    service.feeds.set_feed("/world.rss", rss(ERUPTIONS[:2]))  # a second new item: a cadence
+
+    [silent] = wait_for_emails(service, ADMIN_ADDR, 1, timeout=60)
+    service.feeds.set_feed("/world.rss", rss(ERUPTIONS))  # news again
+    notices = wait_for_emails(service, ADMIN_ADDR, 2, timeout=60)
+    assert service.stop() == 0
+
+    assert "feed silent: Loopback /world.rss" in str(silent["Subject"])
+    assert "feed recovered: Loopback /world.rss" in str(notices[1]["Subject"])
