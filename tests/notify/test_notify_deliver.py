@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.config import ChannelOptions
 from monitor.core.alerts import Alert, Channel
+from monitor.errors import ConfigError
 from monitor.notify import CONSOLE, Channels, Deliverer, load_channels, send_test
 from tests.servers import FROM_ADDR, TO_ADDR, SmtpSink, WebhookSink, text_of
 
@@ -203,3 +205,28 @@ async def test_notify_test_on_the_console(capsys: pytest.CaptureFixture[str]) ->
     [result] = await send_test(Channels.console())
     assert result.ok
     assert "newsmon test alert" in capsys.readouterr().out
+
+
+async def test_a_channel_template_from_config_shapes_its_messages(
+    tmp_path: Path, webhook: WebhookSink
+) -> None:
+    channels = channels_from(tmp_path, f"chat={webhook.apprise_url('/alerts')}\n")
+    template = tmp_path / "chat.j2"
+    template.write_text("NEWS {{ alert.title | upper }} <{{ alert.link }}>")
+    options = {"chat": ChannelOptions(template=str(template))}
+    result = await Deliverer(channels, options=options).deliver(alert_for(only(channels, "chat")))
+
+    assert result.ok
+    [post] = webhook.requests
+    assert post["json"]["message"] == (
+        "NEWS WARSHIPS GATHER IN THE TAIWAN STRAIT <https://news.example.org/world/strait-1>"
+    )
+
+
+def test_a_broken_channel_template_is_refused_at_start(tmp_path: Path) -> None:
+    channels = channels_from(tmp_path, "chat=json://127.0.0.1:9/alerts\n")
+    template = tmp_path / "chat.j2"
+    template.write_text("ok\n{{ alert.title | nosuchfilter }}\n")
+    with pytest.raises(ConfigError) as caught:
+        Deliverer(channels, options={"chat": ChannelOptions(template=str(template))})
+    assert (caught.value.path, caught.value.line) == (str(template), 2)
