@@ -23,7 +23,9 @@ class StoryBook:
         self.store = store
         self.window = window
         self.index = StoryIndex(window=window)
-        self._known: set[str] = set()  # fingerprints already in the index
+        # fingerprints already in the index, by when they were seen: only those a
+        # refresh can read again (within OVERLAP of the last one) are kept
+        self._known: dict[str, datetime] = {}
         self._since: datetime | None = None
 
     async def refresh(self, now: datetime) -> None:
@@ -39,9 +41,10 @@ class StoryBook:
             except ValueError:  # from another signature version: cannot be compared
                 continue
             self.index.add(row.story_id, sig, row.link, row.seen_at)
-            self._known.add(row.fingerprint)
+            self._known[row.fingerprint] = row.seen_at
             since = max(since, row.seen_at)
         self._since = since
+        self._known = {fp: at for fp, at in self._known.items() if at >= since - OVERLAP}
         self.index.expire(now)
 
     async def assign(self, item: Item, now: datetime) -> StoryEntry:
@@ -50,5 +53,5 @@ class StoryBook:
         sig = signature(item.title, item.summary or item.content)
         story = self.index.find(sig, item.link, now) or item.fingerprint
         self.index.add(story, sig, item.link, now)
-        self._known.add(item.fingerprint)
+        self._known[item.fingerprint] = now
         return StoryEntry(story_id=story, signature=sig.to_bytes())

@@ -300,10 +300,9 @@ class Pipeline:
         ids = await self.store.record_item_by_channel(item, alerts, now, story=story, plans=plans)
         self.dispatcher.unplanned(a for a in alerts if a.channel not in ids)
         if not ids:
-            if await self.store.unseen([item.fingerprint]):
-                return []
-            # Seen before: a redelivery after a worker died between recording the
-            # item and sending its alerts. Send what is still pending, now.
+            # Seen before (a redelivery after a worker died between recording the
+            # item and sending its alerts), or a copy of a story every channel has
+            # heard of: send whatever of this item is still pending, now.
             return await self.store.unsettled_for(item.fingerprint)
         joined = story.story_id != item.fingerprint
         log.info(
