@@ -25,6 +25,12 @@ class Rule:
     expr: Node = field(repr=False)
     digest: DigestSchedule | None = None  # gather this rule's matches into periodic digests
     template: str | None = None  # a Jinja2 file for its alerts, relative to the rule file
+    topic: str = ""  # what it is about, for `newsmon eval`; empty means its name
+
+    @property
+    def topic_name(self) -> str:
+        """The topic ``newsmon eval`` scores it under: ``topic:``, else its name."""
+        return self.topic or self.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ A rule file is a mapping with two optional keys::
       - name: taiwan-pressure  # unique across all files
         match: '@Taiwan AND (threat* OR military OR sovereignty)'
         notify: [chat]         # Apprise tags; omitted = every channel
+        topic: taiwan          # optional: what `newsmon eval` scores it as (default: its name)
       - name: tariffs
         any: [tariff*, duties, "export controls"]   # at least one of these
         all: [China]                                # every one of these
@@ -50,7 +51,7 @@ from monitor.errors import RuleError
 __all__ = ["load_ruleset", "parse_rule_file"]
 
 _FILE_KEYS = ("entities", "rules")
-_RULE_KEYS = ("name", "match", "any", "all", "none", "notify", "digest", "template")
+_RULE_KEYS = ("name", "topic", "match", "any", "all", "none", "notify", "digest", "template")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _PLAIN_WORD = re.compile(r"[^\W_]+\*?")
 _BAD_TAG = re.compile(r"[\s,]")
@@ -207,7 +208,10 @@ class _Reader:
         if "template" in fields and not _is_null(fields["template"]):
             written = self.text(fields["template"], f"template: of rule {name!r}").strip()
             template = str(PurePath(self.path).parent / written) if written else None
-        return Rule(name, query, notify, self.path, _line(node), expr, digest, template)
+        topic = ""
+        if "topic" in fields and not _is_null(fields["topic"]):
+            topic = self.text(fields["topic"], f"topic: of rule {name!r}").strip()
+        return Rule(name, query, notify, self.path, _line(node), expr, digest, template, topic)
 
     def term_lists(self, name: str, fields: Mapping[str, Node]) -> tuple[str, Expr]:
         """The query of an any/all/none rule, as text and as a tree."""
