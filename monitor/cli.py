@@ -215,6 +215,54 @@ def _stories_from_feed(url: str) -> list[dict[str, str]]:
     return asyncio.run(fetch())
 
 
+@main.command("eval")
+@config_option
+@click.option(
+    "--input",
+    "input_file",
+    required=True,
+    type=click.File("r", encoding="utf-8"),
+    help="Labelled JSON lines (id, title, summary, relevant, topics), or -.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option(
+    "--min-precision",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Exit 1 when the overall precision is below this.",
+)
+@click.option(
+    "--min-recall",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Exit 1 when the overall recall is below this.",
+)
+def eval_(
+    config: str | None,
+    input_file: TextIO,
+    as_json: bool,
+    min_precision: float | None,
+    min_recall: float | None,
+) -> None:
+    """Score the rules on labelled stories: precision and recall, every miss and false alarm."""
+    from monitor.core.evaluation import evaluate, parse_labelled
+
+    rules = _rules(_settings(config))
+    name = getattr(input_file, "name", "-")
+    items = _guard(lambda: parse_labelled(input_file, name))
+    if not items:
+        _fail(f"{name}: no labelled items")
+    report = evaluate(rules, items)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        click.echo(report.render(), nl=False)
+    failures = report.failures(min_precision, min_recall)
+    for failure in failures:
+        click.echo(f"below the bar: {failure}", err=True)
+    sys.exit(1 if failures else 0)
+
+
 @main.command()
 @config_option
 @click.option("--dead", is_flag=True, help="List the dead letters: alerts given up on.")
