@@ -1,6 +1,7 @@
 """State of the service behind one interface: feed schedule, HTTP validators and
-health, seen items and the stories they belong to, the alert outbox (with its
-digests and dead letters) and its history, and the messages sent per channel.
+health, seen items (with their texts, for a while) and the stories they belong
+to, the alert outbox (with its digests and dead letters) and its history, and
+the messages sent per channel.
 
 ``await open_store(url)`` picks the backend from the URL and returns it opened:
 ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite://``
@@ -26,7 +27,7 @@ An outbox row is, at any time, one of:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol, get_args
@@ -110,6 +111,15 @@ class StorySource:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredItem:
+    """A recorded item with its text, as ``newsmon replay`` reads it back."""
+
+    item: Item
+    seen_at: datetime
+    story: str | None  # the story it was filed under; None when it matched no rule then
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxSummary:
     """How many outbox rows are in each state (they add up to the whole outbox)."""
 
@@ -160,7 +170,8 @@ class Store(Protocol):
         story: StoryEntry | None = None,
         plans: Mapping[str, Plan] | None = None,
     ) -> list[int]:
-        """Atomically mark the item seen and put its alerts in the outbox.
+        """Atomically mark the item seen, keep its text (``items_since``) and put
+        its alerts in the outbox.
 
         ``lease_until`` keeps the new alerts from the retry loop while the caller
         hands them to the notify agent; if that never settles them, they are
@@ -200,6 +211,21 @@ class Store(Protocol):
 
     async def story_sources(self, story_id: str) -> list[StorySource]:
         """Every recorded copy of a story, oldest first."""
+
+    def items_since(self, since: datetime, batch: int = 500) -> AsyncIterator[list[StoredItem]]:
+        """The recorded items whose text is kept, seen at or after ``since``, oldest
+        first (by seen time, then fingerprint), ``batch`` at a time: each batch is
+        its own short read, so a big store is never read in one go or held open
+        while the caller works on a batch."""
+
+    async def count_items_since(self, since: datetime) -> int:
+        """How many items ``items_since`` would yield."""
+
+    async def prune_item_texts(self, before: datetime, batch: int = 500) -> int:
+        """Forget the texts of items seen before ``before``, oldest first, ``batch``
+        rows per transaction (so writers are never held up for long); the items
+        stay seen. Returns how many were removed. Several workers may prune at
+        once: each skips the rows another is deleting."""
 
     async def due_alerts(self, now: datetime, limit: int = 100) -> list[PendingAlert]:
         """Outbox rows to be sent on their own whose next attempt is due, oldest

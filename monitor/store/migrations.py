@@ -151,12 +151,40 @@ def _stories_digests_limits_health(conn: Connection) -> None:
         table.create(conn)  # with its indexes
 
 
+# Version 3, frozen: the table of item texts, as it was then.
+_v3 = MetaData()
+_v3_item_texts = Table(
+    "item_texts",
+    _v3,
+    Column("fingerprint", Text, primary_key=True),
+    Column("feed", Text, nullable=False),
+    Column("feed_title", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("link", Text, nullable=False),
+    Column("published", UTCDateTime),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Index("item_texts_seen_at", "seen_at", "fingerprint"),
+)
+
+
+def _item_texts(conn: Connection) -> None:
+    # starts empty: items recorded before version 3 kept no text to replay
+    _v3_item_texts.create(conn)  # with its index
+
+
 # In order, without gaps, the first one being version 2.
 STEPS: tuple[Step, ...] = (
     Step(
         version=2,
         summary="stories, digests, rate limits, dead letters and feed health",
         upgrade=_stories_digests_limits_health,
+    ),
+    Step(
+        version=3,
+        summary="item texts, for replay",
+        upgrade=_item_texts,
     ),
 )
 

@@ -135,6 +135,26 @@ story_items = Table(
     Index("story_items_seen_at", "seen_at"),
 )
 
+# The text of every recorded item (version 3), written with its seen_items row,
+# for ``newsmon replay``; pruned after ``retention.items``. Kept apart from
+# seen_items, whose fingerprints must outlive the texts (a restart never
+# re-alerts).
+item_texts = Table(
+    "item_texts",
+    metadata,
+    Column("fingerprint", Text, primary_key=True),
+    Column("feed", Text, nullable=False),  # the feed's URL
+    Column("feed_title", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("link", Text, nullable=False),
+    Column("published", UTCDateTime),
+    Column("seen_at", UTCDateTime, nullable=False),
+    # replay pages through it in (seen_at, fingerprint) order; pruning picks the oldest
+    Index("item_texts_seen_at", "seen_at", "fingerprint"),
+)
+
 # Every message actually sent to a channel (version 2), for its rate limit.
 messages = Table(
     "messages",

@@ -11,15 +11,17 @@ step is one transaction that the database itself arbitrates:
 
 - ``record_item`` inserts the seen item first; a second worker's insert of the
   same fingerprint waits on the unique index and then does nothing, so the
-  alerts are enqueued once. Two copies of one story recorded at once meet the
-  same way on the outbox's unique (story, channel) index; each inserts its
-  alerts in channel order, so neither can hold a row the other waits for while
-  waiting for one the other holds.
+  item's text is kept and its alerts are enqueued once. Two copies of one
+  story recorded at once meet the same way on the outbox's unique (story,
+  channel) index; each inserts its alerts in channel order, so neither can
+  hold a row the other waits for while waiting for one the other holds.
 - ``claim_feed``, ``claim_alerts`` and ``claim_digests`` update only rows that
   are still due, and PostgreSQL re-checks that condition on a row another
   worker has just changed. The alert claims pick their rows with ``FOR UPDATE
   SKIP LOCKED`` (SQLite has no such clause and needs none), so two workers take
   different rows instead of one of them waiting for, then losing, the same ones.
+  ``prune_item_texts`` picks its rows the same way, so workers pruning at once
+  share the work instead of queueing behind each other.
 
 On SQLite, a transaction whose first statement is a write takes the write lock
 up front and waits (busy timeout) instead of failing. Within one process,
@@ -43,7 +45,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Row, Table, case, event, func, select, update
+from sqlalchemy import ColumnElement, Row, Table, case, delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -62,12 +64,20 @@ from monitor.store import (
     OutboxSummary,
     PendingAlert,
     Plan,
+    StoredItem,
     StoryEntry,
     StoryRow,
     StorySource,
 )
 from monitor.store.migrations import STEPS, Step, prepare_schema
-from monitor.store.schema import feeds, messages, outbox, seen_items, story_items
+from monitor.store.schema import (
+    feeds,
+    item_texts,
+    messages,
+    outbox,
+    seen_items,
+    story_items,
+)
 
 # SQLite limits the number of bound parameters in one statement
 _CHUNK = 500
@@ -335,6 +345,7 @@ class SqlStore:
         async with self._tx(write=True) as conn:
             if (await conn.execute(mark_seen)).first() is None:
                 return ids  # seen before: this is a redelivery or a restart
+            await conn.execute(self._item_text(item, now))
             if story is not None:
                 await conn.execute(self._story_item(item, story, now))
             # in channel order, so concurrent copies of a story lock rows alike
@@ -360,6 +371,23 @@ class SqlStore:
                 if new_id is not None:
                     ids[alert.channel] = int(new_id)
         return ids
+
+    def _item_text(self, item: Item, now: datetime) -> sqlite.Insert | postgresql.Insert:
+        return (
+            self._insert(item_texts)
+            .values(
+                fingerprint=item.fingerprint,
+                feed=item.feed,
+                feed_title=item.feed_title,
+                title=item.title,
+                summary=item.summary,
+                content=item.content,
+                link=item.link,
+                published=item.published,
+                seen_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[item_texts.c.fingerprint])
+        )
 
     def _story_item(
         self, item: Item, story: StoryEntry, now: datetime
@@ -411,6 +439,62 @@ class SqlStore:
             )
             for row in rows
         ]
+
+    # item texts ----------------------------------------------------------
+
+    async def items_since(
+        self, since: datetime, batch: int = 500
+    ) -> AsyncIterator[list[StoredItem]]:
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        seen_at, fingerprint = item_texts.c.seen_at, item_texts.c.fingerprint
+        page = (
+            select(item_texts, story_items.c.story)
+            .select_from(
+                item_texts.outerjoin(story_items, story_items.c.fingerprint == fingerprint)
+            )
+            .order_by(seen_at, fingerprint)
+            .limit(batch)
+        )
+        where: ColumnElement[bool] = seen_at >= since
+        while True:
+            async with self._tx(write=False) as conn:
+                rows = (await conn.execute(page.where(where))).all()
+            if rows:
+                yield [_stored_item(row) for row in rows]
+            if len(rows) < batch:
+                return
+            # keyset paging: resume after the last row (OFFSET would rescan the skipped rows)
+            last = rows[-1]
+            where = (seen_at > last.seen_at) | (
+                (seen_at == last.seen_at) & (fingerprint > last.fingerprint)
+            )
+
+    async def count_items_since(self, since: datetime) -> int:
+        query = select(func.count()).select_from(item_texts).where(item_texts.c.seen_at >= since)
+        async with self._tx(write=False) as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def prune_item_texts(self, before: datetime, batch: int = 500) -> int:
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        # PostgreSQL: rows another worker is deleting right now are skipped, not waited for
+        oldest = (
+            select(item_texts.c.fingerprint)
+            .where(item_texts.c.seen_at < before)
+            .order_by(item_texts.c.seen_at)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        prune = delete(item_texts).where(item_texts.c.fingerprint.in_(oldest))
+        removed = 0
+        while True:
+            async with self._tx(write=True) as conn:
+                count = (await conn.execute(prune)).rowcount
+            removed += count
+            if count < batch:
+                return removed
+            await asyncio.sleep(0)  # between batches, other writers go first
 
     # outbox row states (see monitor.store): settled rows are delivered or dead
     _unsettled = outbox.c.delivered_at.is_(None) & outbox.c.dead_at.is_(None)
@@ -631,6 +715,20 @@ def _feed_state(row: Row[Any]) -> FeedState:
         cadence_s=row.cadence_s,
         health=cast(FeedHealth, row.health),
     )
+
+
+def _stored_item(row: Row[Any]) -> StoredItem:
+    item = Item(
+        fingerprint=row.fingerprint,
+        feed=row.feed,
+        feed_title=row.feed_title,
+        title=row.title,
+        summary=row.summary,
+        content=row.content,
+        link=row.link,
+        published=row.published,
+    )
+    return StoredItem(item=item, seen_at=row.seen_at, story=row.story)
 
 
 def _pending(row: Row[Any]) -> PendingAlert:

@@ -176,6 +176,58 @@ async def test_a_version_2_database_opens_with_its_data(storage_url: str) -> Non
     assert (await inspect_db(storage_url, history))[0] == (2, "new database")
 
 
+async def test_a_version_2_database_keeps_the_texts_of_items_recorded_from_then_on(
+    storage_url: str,
+) -> None:
+    await load_snapshot(storage_url, 2)
+    s = await open_store(storage_url)
+    try:
+        assert await s.count_items_since(T0 - timedelta(days=365)) == 0  # v2 kept no texts
+        assert await s.unseen(["guid:1", "guid:2", "guid:3"]) == set()
+        it = item("guid:9", "Taiwan holds drills near Kinmen")
+        await s.record_item(it, [alert(it, "mail")], T0 + timedelta(hours=1))
+        [[stored]] = [batch async for batch in s.items_since(T0 - timedelta(days=365))]
+        assert (stored.item, stored.seen_at, stored.story) == (it, T0 + timedelta(hours=1), None)
+    finally:
+        await s.close()
+    assert (await inspect_db(storage_url, history))[-1] == (3, "item texts, for replay")
+
+
+async def test_a_version_3_database_opens_with_its_data(storage_url: str) -> None:
+    await load_snapshot(storage_url, 3)
+    s = await open_store(storage_url)
+    try:
+        since = T0 - timedelta(days=2)
+        batches = [batch async for batch in s.items_since(since, batch=3)]
+        assert [[x.item.fingerprint for x in b] for b in batches] == [
+            ["guid:4", "guid:1", "guid:3"],
+            ["guid:2"],
+        ]
+        quiet, strait, talks, copy = (x for b in batches for x in b)
+        assert (quiet.story, quiet.item.published, quiet.seen_at) == (
+            None,
+            None,
+            T0 - timedelta(days=1),
+        )
+        assert quiet.item.content == "Shares in Tokyo and Seoul rose for a third day."
+        assert (strait.story, talks.story, copy.story) == ("guid:1", "guid:3", "guid:1")
+        assert strait.item.published == T0 - timedelta(minutes=5)
+        assert (copy.item.feed, copy.item.feed_title) == (
+            "https://other.example.net/feed",
+            "Other Wire",
+        )
+        assert talks.item.summary == "Envoys meet again on trade."
+
+        summary = await s.outbox_summary()
+        assert (summary.pending, summary.digest, summary.dead, summary.delivered) == (1, 1, 1, 1)
+        assert await s.prune_item_texts(T0) == 1  # the day-old one
+        assert await s.count_items_since(since) == 3
+        assert await s.unseen(["guid:4"]) == set()  # its text is gone, not the fact it was seen
+    finally:
+        await s.close()
+    assert (await inspect_db(storage_url, history))[0] == (3, "new database")
+
+
 @pytest.mark.parametrize("version", SNAPSHOTS)
 async def test_an_upgraded_database_matches_a_new_one(storage_url: str, version: int) -> None:
     # Fails when monitor/store/schema.py changes without a step in STEPS that
