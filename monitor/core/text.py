@@ -5,10 +5,18 @@ they decorate, so decomposed "Zu\u0308rich" is one word). Everything else
 separates words: spaces, punctuation, hyphens ("Lai Ching-te" is the three
 words ``lai ching te``), underscores, apostrophes.
 
-*Folding* makes matching case- and accent-insensitive: a word is case-folded,
-decomposed (NFKD), stripped of nonspacing marks and of a few letters that carry
-their diacritic in the base letter (ø → o, ł → l, æ → ae, …). So "Zürich",
-"ZURICH" and "zurich" all fold to ``zurich``, and "São" to ``sao``.
+Scripts written without spaces between words (Chinese, Japanese; and Korean,
+whose particles stick to the noun) cannot be split into words without a
+dictionary, so each of their characters is a word of its own: "台湾海峡" is the
+four words ``台 湾 海 峡``. A term of such characters is then a phrase, and
+matches inside any run of characters that holds it ("关税" in "对等关税").
+
+*Folding* makes matching case-, width- and accent-insensitive: a word is
+NFKC-normalised (fullwidth ＴＡＩＷＡＮ is Taiwan, halfwidth ｶﾀｶﾅ is カタカナ),
+case-folded, stripped of accents and of a few letters that carry their
+diacritic in the base letter (ø → o, ł → l, æ → ae, …). So "Zürich", "ZURICH"
+and "zurich" all fold to ``zurich``, and "São" to ``sao``. Kana keep their
+voicing marks (ガ is not カ).
 
 Possessives: an ``s`` that follows an apostrophe (' or ’) glued to a word is
 dropped, so "China's" is the single word ``china``. The query ``China`` then
@@ -27,7 +35,7 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
-__all__ = ["Token", "fold", "tokenize", "words"]
+__all__ = ["Token", "fold", "is_unspaced", "join_words", "tokenize", "words"]
 
 
 def _mark_ranges() -> str:
@@ -49,9 +57,30 @@ def _mark_ranges() -> str:
 
 
 _MARKS = _mark_ranges()
-# Letters and digits, with marks allowed after them; the big mark class is only
-# tried where a run of letters ends, which keeps scanning fast.
-_WORD = re.compile(rf"[^\W_]+(?:[{_MARKS}]+[^\W_]*)*")
+# Scripts without spaces between words: each character is a word.
+_UNSPACED = (
+    "\u1100-\u11ff"  # Hangul Jamo
+    "\u3005-\u3007"  # 々 〆 〇
+    "\u3040-\u30ff"  # Hiragana, Katakana
+    "\u3130-\u318f"  # Hangul compatibility Jamo
+    "\u31f0-\u31ff"  # Katakana phonetic extensions
+    "\u3400-\u4dbf"  # CJK extension A
+    "\u4e00-\u9fff"  # CJK unified ideographs
+    "\uac00-\ud7af"  # Hangul syllables
+    "\uf900-\ufaff"  # CJK compatibility ideographs
+    "\uff66-\uff9d"  # halfwidth Katakana
+    "\U00020000-\U0003134f"  # CJK extensions B-G
+)
+# Kana voicing marks, combining and halfwidth (ｶﾞ), belong to the kana before them.
+_KANA_MARKS = "\u3099\u309a\uff9e\uff9f"
+# One character of an unspaced script, or a run of letters and digits of the
+# others, with marks allowed after them; the big mark class is only tried where
+# a run of letters ends, which keeps scanning fast.
+_WORD = re.compile(
+    rf"[{_UNSPACED}][{_KANA_MARKS}{_MARKS}]*"
+    rf"|[^\W_{_UNSPACED}{_KANA_MARKS}]+(?:[{_MARKS}]+[^\W_{_UNSPACED}{_KANA_MARKS}]*)*"
+)
+_IS_UNSPACED = re.compile(rf"[{_UNSPACED}]")
 _APOSTROPHES = frozenset("'\u2019")
 # Letters whose diacritic NFKD does not split off.
 _SPECIAL = str.maketrans(
@@ -68,6 +97,9 @@ _SPECIAL = str.maketrans(
         "þ": "th",
     }
 )
+
+
+_STRAY_MARKS = str.maketrans("", "", "\u3099\u309a")
 
 
 class Token(NamedTuple):
@@ -87,9 +119,15 @@ def fold(word: str) -> str:
 
 @lru_cache(maxsize=1 << 16)
 def _fold_unicode(word: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    kept = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    folded = kept.translate(_SPECIAL)
+    # NFKC first: width and compatibility forms become their plain letters
+    # (and halfwidth ｶﾞ one ガ) before accents are split off and dropped.
+    composed = unicodedata.normalize("NFKC", word).casefold()
+    decomposed = unicodedata.normalize("NFD", composed)
+    kept = "".join(
+        ch for ch in decomposed if unicodedata.category(ch) != "Mn" or ch in _KANA_MARKS
+    )
+    # A voicing mark that composes with no kana before it means nothing: drop it.
+    folded = unicodedata.normalize("NFC", kept).translate(_SPECIAL).translate(_STRAY_MARKS)
     # Compatibility forms can bring punctuation in (½ → 1⁄2); words hold none.
     if not folded.isalnum():
         folded = "".join(ch for ch in folded if ch.isalnum() or unicodedata.category(ch)[0] == "M")
@@ -133,3 +171,19 @@ def _drop_possessives(text: str, tokens: list[Token]) -> list[Token]:
 def words(text: str) -> list[str]:
     """Just the folded words of ``text``."""
     return [t.word for t in tokenize(text)]
+
+
+def is_unspaced(word: str) -> bool:
+    """Whether ``word`` is a character of a script written without spaces."""
+    return _IS_UNSPACED.match(word) is not None
+
+
+def join_words(parts: tuple[str, ...] | list[str]) -> str:
+    """Words back into text: spaces between them, none between two characters of
+    a script written without spaces ("台 湾" is shown as 台湾)."""
+    out = ""
+    for i, word in enumerate(parts):
+        if i and not (is_unspaced(parts[i - 1]) and is_unspaced(word)):
+            out += " "
+        out += word
+    return out

@@ -17,29 +17,45 @@ from monitor.core.rules.query import And, EntityRef, Field, Near, Node, Not, Or,
 ALL_FIELDS = ("title", "summary", "content", "feed")
 DEFAULT_SCOPE = ("title", "summary", "content")
 
-_POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s(?![^\W_])")
+_POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s")
 _WORD = re.compile(r"[^\W_]+")
+_UNSPACED_NAMES = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")
 
-Leaf = tuple[tuple[str, ...], bool]  # words, last word is a prefix
+Leaf = tuple[tuple[str, ...], bool, bool]  # words, last word is a prefix, first a suffix
+
+
+def _unspaced(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith(_UNSPACED_NAMES) and ch.isalpha()
 
 
 def ref_words(text: str) -> list[str]:
-    """Lower-case, strip accents, drop possessive 's, split on anything not a letter/digit."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    folded = _POSSESSIVE.sub("", folded)
-    return _WORD.findall(folded)
+    """Width-fold and lower-case, strip accents, drop possessive 's, split on
+    anything not a letter/digit, and every CJK/kana/hangul character apart."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = unicodedata.normalize("NFD", folded)
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch) or ch in "\u3099\u309a")
+    folded = unicodedata.normalize("NFC", folded).replace("\u3099", "").replace("\u309a", "")
+    folded = _POSSESSIVE.sub(_drop_possessive, folded)
+    spaced = "".join(f" {ch} " if _unspaced(ch) else ch for ch in folded)
+    return _WORD.findall(spaced)
+
+
+def _drop_possessive(m: re.Match[str]) -> str:
+    """'s after a word is dropped unless a word of a spaced script goes on."""
+    after = m.string[m.end() : m.end() + 1]
+    goes_on = after.isalnum() and not _unspaced(after)
+    return m.group() if goes_on else ""
 
 
 def alias_leaf(alias: str) -> Leaf:
-    prefix = alias.endswith("*")
-    return tuple(ref_words(alias.rstrip("*"))), prefix
+    prefix, suffix = alias.endswith("*"), alias.startswith("*")
+    return tuple(ref_words(alias.strip("*"))), prefix, suffix
 
 
 def leaves(node: Node, entities: Mapping[str, Sequence[str]]) -> list[Leaf]:
     """The alternatives a NEAR operand (or a term/entity) stands for."""
     if isinstance(node, Term):
-        return [(node.words, node.prefix)]
+        return [(node.words, node.prefix, node.suffix)]
     if isinstance(node, EntityRef):
         return [alias_leaf(a) for a in entities[node.name]]
     assert isinstance(node, Or), node
@@ -48,14 +64,27 @@ def leaves(node: Node, entities: Mapping[str, Sequence[str]]) -> list[Leaf]:
 
 def occurrences(leaf: Leaf, words: list[str]) -> list[tuple[int, int]]:
     """Every [start, end) word range where ``leaf`` occurs."""
-    wanted, prefix = leaf
+    wanted, prefix, suffix = leaf
     n = len(wanted)
     found = []
     for i in range(len(words) - n + 1):
         window = words[i : i + n]
-        same_head = window[:-1] == list(wanted[:-1])
-        last_ok = window[-1].startswith(wanted[-1]) if prefix else window[-1] == wanted[-1]
-        if same_head and last_ok:
+        first, last = window[0], window[-1]
+        if n == 1:
+            word = wanted[0]
+            ok = {
+                (False, False): first == word,
+                (True, False): first.startswith(word),
+                (False, True): first.endswith(word),
+                (True, True): word in first,
+            }[prefix, suffix]
+        else:
+            ok = (
+                (first.endswith(wanted[0]) if suffix else first == wanted[0])
+                and window[1:-1] == list(wanted[1:-1])
+                and (last.startswith(wanted[-1]) if prefix else last == wanted[-1])
+            )
+        if ok:
             found.append((i, i + n))
     return found
 

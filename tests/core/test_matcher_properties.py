@@ -26,7 +26,8 @@ SURFACE = [
     "Taiwan", "TAIWAN", "taiwan's", "Taiwanese", "Strait", "strait", "Lai", "Ching-te",
     "ching", "te", "China", "China’s", "china", "tariff", "tariffs", "Tariffs", "duties",
     "export", "controls", "Thai", "Thailand", "food", "Zürich", "ZURICH", "Zu\u0308rich",
-    "São", "sao", "and", "or", "AND", "NOT", "military",
+    "São", "sao", "and", "or", "AND", "NOT", "military", "Strafzölle", "Zölle", "Zöllner",
+    "ＴＡＩＷＡＮ", "台湾", "台灣海峽", "对等关税", "關稅", "トランプ関税", "ﾄﾗﾝﾌﾟ", "대만은",
 ]  # fmt: skip
 SEPARATORS = [" ", " ", " ", ", ", ". ", " - ", "\n", " (", ") ", "—"]
 WORDS = [
@@ -34,6 +35,11 @@ WORDS = [
     "export", "controls", "thai", "thailand", "food", "zurich", "sao", "and", "or", "military",
 ]  # fmt: skip
 PREFIXES = ["tariff", "thai", "tai", "ch", "s", "zur", "con", "mil"]
+SUFFIXES = ["zolle", "wan", "iffs", "ina", "e"]
+# Characters of scripts without spaces: every one a word of its own.
+UNSPACED = [
+    ("台", "湾"), ("台", "灣"), ("关", "税"), ("關", "稅"), ("ト", "ラ", "ン", "プ"), ("대", "만"),
+]  # fmt: skip
 
 
 def documents() -> st.SearchStrategy[str]:
@@ -55,7 +61,11 @@ def terms() -> st.SearchStrategy[Node]:
         lambda t: Term(t, True)
     )
     entity = st.sampled_from(sorted(ENTITIES)).map(EntityRef)
-    return st.one_of(word, word, phrase, prefix, phrase_prefix, entity)
+    suffix = st.tuples(st.sampled_from(SUFFIXES), st.booleans()).map(
+        lambda t: Term((t[0],), t[1], suffix=True)
+    )
+    unspaced = st.sampled_from(UNSPACED).map(Term)
+    return st.one_of(word, word, phrase, prefix, phrase_prefix, entity, suffix, unspaced)
 
 
 def near_operands() -> st.SearchStrategy[Node]:
@@ -147,7 +157,7 @@ def test_near_agrees_with_the_reference_at_its_edges(tree: Node, text: str) -> N
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.text(alphabet="aZsS09 üÜéßãİ'’-.,\n", max_size=40))
+@given(st.text(alphabet="aZsS09 üÜéßãİ'’-.,\n台灣关ガｶﾄＴ대", max_size=40))
 def test_tokens_agree_with_the_reference_and_point_back_into_the_text(text: str) -> None:
     tokens = tokenize(text)
     assert [t.word for t in tokens] == ref_words(text)

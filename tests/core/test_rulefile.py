@@ -165,7 +165,7 @@ ERRORS: list[tuple[str, str, int, str]] = [
         "bad-entry",
         "rules:\n  - name: a\n    all:\n      - ok\n      - 'ta*riff'\n",
         5,
-        "only allowed at the end",
+        "only allowed at the start or end",
     ),
     ("entry-is-mapping", "rules:\n  - name: a\n    none:\n      - {x: y}\n", 4, "must be text"),
     (

@@ -4,9 +4,10 @@ Compiling a rule set resolves every rule's syntax tree into a small tree of
 evaluators: ``@entities`` become OR-groups of their aliases and field scopes are
 pushed down to the leaves. Every distinct term (word, phrase or prefix, over
 all rules) gets an id and one key in a single Aho-Corasick automaton. A key is
-the term's folded words joined by spaces with a space in front, and a space
-behind unless the term is a prefix; each field is scanned once as the string
-" w1 w2 … wn " of its folded words, so keys can only match on whole words.
+the term's folded words joined by spaces, with a space in front unless the term
+starts with ``*`` and a space behind unless it ends with ``*``; each field is
+scanned once as the string " w1 w2 … wn " of its folded words, so keys match
+on whole words except where a ``*`` lets them run into a longer one.
 
 Matching an item scans its fields, records where each term occurs (as token
 ranges per field) and evaluates only the rules that have an occurring term. A
@@ -259,7 +260,7 @@ class _Compiler:
         return evaluator, frozenset(self.used)
 
     def tid(self, term: Term) -> int:
-        key = Term(term.words, term.prefix)  # drop the source column
+        key = Term(term.words, term.prefix, suffix=term.suffix)  # drop the source column
         tid = self.tids.get(key)
         if tid is None:
             tid = self.tids[key] = len(self.terms)
@@ -306,7 +307,7 @@ class _Compiler:
 
 
 def _automaton_key(term: Term) -> str:
-    return " " + " ".join(term.words) + ("" if term.prefix else " ")
+    return ("" if term.suffix else " ") + " ".join(term.words) + ("" if term.prefix else " ")
 
 
 class RuleSet:
@@ -338,7 +339,7 @@ class RuleSet:
             automaton = ahocorasick.Automaton()
             for tid, term in enumerate(compiler.terms):
                 key = _automaton_key(term)
-                automaton.add_word(key, (tid, len(key), len(term.words)))
+                automaton.add_word(key, (tid, len(key), len(term.words), term.suffix))
             automaton.make_automaton()
             self._automaton = automaton
 
@@ -378,10 +379,13 @@ class RuleSet:
         words = [t.word for t in toks]
         stream = " " + " ".join(words) + " "
         # stream offset of each word -> its token index (accumulate yields one extra)
-        starts = accumulate((len(w) + 1 for w in words), initial=1)
+        starts = list(accumulate((len(w) + 1 for w in words), initial=1))
         first_at = dict(zip(starts, range(len(words)), strict=False))
-        for last, (tid, key_len, n_words) in self._automaton.iter(stream):
-            first = first_at[last - key_len + 2]
+        for last, (tid, key_len, n_words, suffix) in self._automaton.iter(stream):
+            if suffix:  # the key starts inside its first word: find that word
+                first = bisect_right(starts, last - key_len + 1) - 1
+            else:
+                first = first_at[last - key_len + 2]
             occ.setdefault(tid, {}).setdefault(field, []).append((first, first + n_words))
 
     def with_query(self, query: str, name: str = "query") -> RuleSet:

@@ -8,15 +8,18 @@ Grammar, loosest binding first::
     unary   := "NOT" unary | "-" unary | near
     near    := primary ["NEAR" ["/" n] primary]
     primary := "(" or ")" | FIELD ":" primary | term | "@" entity
-    term    := word | word* | "quoted phrase" | "quoted phras*"
+    term    := word | word* | *word | *word* | "quoted phrase" | "quoted phras*"
 
 - Operators are the uppercase words ``AND``, ``OR``, ``NOT``, ``NEAR``;
   lowercase "and"/"or"/"not"/"near" are ordinary words.
 - ``-x`` is ``NOT x`` (the ``-`` must touch what it negates).
 - A bare word containing punctuation is a phrase of its words: ``Ching-te`` is
   the phrase "ching te" (see :mod:`monitor.core.text`).
-- ``*`` marks a prefix and may only end a term; in a phrase it applies to the
-  last word ("taiwan strai*").
+- A trailing ``*`` marks a prefix; in a phrase it applies to the last word
+  ("taiwan strai*"). A leading ``*`` lets the (first) word end a longer word,
+  for languages that build compounds: ``*zölle`` matches "Strafzölle" and
+  "Zölle", not "Zöllner"; ``*zoll*`` matches inside any word. ``*`` is allowed
+  nowhere else.
 - ``NEAR`` (= ``NEAR/10``) and ``NEAR/n`` bind tighter than ``NOT``:
   ``NOT a NEAR/3 b`` is ``NOT (a NEAR/3 b)``. Each side is a word, phrase,
   prefix, @entity or an OR-group of those; chains (``a NEAR b NEAR c``) are
@@ -37,6 +40,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
+from monitor.core.text import join_words
 from monitor.core.text import words as text_words
 from monitor.errors import RuleError
 
@@ -67,11 +71,19 @@ ENTITY_NAME = re.compile(r"[^\W][\w.\-]*")
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A word (one element) or a phrase; ``prefix`` makes the last word a prefix."""
+    """A word (one element) or a phrase. ``prefix``: the last word may go on
+    (``tariff*``); ``suffix``: the first word may start inside a longer word
+    (``*zölle``)."""
 
     words: tuple[str, ...]
     prefix: bool = False
     col: int = field(default=0, compare=False)
+    suffix: bool = False
+
+    def __str__(self) -> str:
+        """The term as a person would write it (no quotes)."""
+        lead = "*" if self.suffix else ""
+        return lead + join_words(self.words) + ("*" if self.prefix else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,18 +146,23 @@ _UNARY_START = _PRIMARY_START | {"NOT", "-"}
 
 
 def make_term(text: str, col: int, what: str = "term") -> Term:
-    """A term from its source text (no quotes): words, trailing ``*`` for a prefix."""
-    prefix = text.endswith("*")
-    body = text[:-1] if prefix else text
+    """A term from its source text (no quotes): words, with a trailing ``*`` for
+    a prefix and a leading ``*`` for a word's end."""
+    suffix = text.startswith("*")
+    body = text[1:] if suffix else text
+    prefix = body.endswith("*")
+    body = body[:-1] if prefix else body
     star = body.find("*")
     if star >= 0:
-        raise RuleError(f"'*' at column {col + star} is only allowed at the end of a {what}")
+        raise RuleError(
+            f"'*' at column {col + star + suffix} is only allowed at the start or end of a {what}"
+        )
     found = tuple(text_words(body))
     if not found:
-        if prefix and not body.strip():
-            raise RuleError(f"'*' at column {col} needs a word before it")
+        if (prefix or suffix) and not body.strip():
+            raise RuleError(f"'*' at column {col} needs a word beside it")
         raise RuleError(f"{what} {text!r} at column {col} has no letters or digits")
-    return Term(found, prefix, col)
+    return Term(found, prefix, col, suffix)
 
 
 def _lex(text: str) -> list[_Tok]:
@@ -393,8 +410,7 @@ def parse_term(text: str, *, line: int | None = None) -> Node:
 def render(node: Node) -> str:
     """Query text that parses back to ``node``."""
     if isinstance(node, Term):
-        body = " ".join(node.words) + ("*" if node.prefix else "")
-        return f'"{body}"' if len(node.words) > 1 else body
+        return f'"{node}"' if len(node.words) > 1 else str(node)
     if isinstance(node, EntityRef):
         return f"@{node.name}"
     if isinstance(node, Field):
