@@ -106,6 +106,12 @@ class Health(_Strict):
     min_silence: Duration = 12 * 3600.0
 
 
+class Retention(_Strict):
+    """How long stored data is kept before the service prunes it."""
+
+    items: Duration = 30 * 86400.0  # item texts, for newsmon replay
+
+
 class _File(_Strict):
     """The file as written."""
 
@@ -124,6 +130,7 @@ class _File(_Strict):
     channels: dict[str, ChannelOptions] = Field(default_factory=dict)  # by Apprise tag
     alerts: Alerts = Field(default_factory=Alerts)
     health: Health = Field(default_factory=Health)
+    retention: Retention = Field(default_factory=Retention)
 
     @field_validator("stream")
     @classmethod
@@ -151,6 +158,7 @@ class Settings(_Strict):
     channels: dict[str, ChannelOptions]
     alerts: Alerts
     health: Health
+    retention: Retention
 
     @property
     def embedded(self) -> bool:
@@ -212,6 +220,7 @@ def load_settings(path: Path) -> Settings:
         timezone=raw.timezone,
         alerts=raw.alerts,
         health=raw.health,
+        retention=raw.retention,
         channels={
             tag.lower(): options.model_copy(
                 update={"template": str((base / options.template).resolve())}

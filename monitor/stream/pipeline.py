@@ -43,6 +43,9 @@ ALERT_LEASE = timedelta(minutes=2)
 # that turns out to be a duplicate is dropped by the fetch agent.
 MIN_POLL_LEASE = timedelta(seconds=10)
 BATCH = 64  # messages an agent takes at once and works on concurrently
+# How often each worker forgets the item texts older than retention.items (and
+# once at start, so a service that was down a while catches up at once).
+PRUNE_EVERY = timedelta(hours=1)
 
 
 def utcnow() -> datetime:
@@ -91,6 +94,9 @@ class Pipeline:
         schedule = self.schedule if self.settings.embedded else self._lead(app.is_leader)
         app.timer(1.0, name="newsmon.schedule")(schedule)
         app.timer(5.0, name="newsmon.retry")(self.retry_due_alerts)
+        # Every worker prunes, not just the leader: the store shares the rows out.
+        app.task(self.prune_item_texts)
+        app.timer(PRUNE_EVERY.total_seconds(), name="newsmon.prune")(self.prune_item_texts)
         app.agent(self.lanes.poll_requests, name="newsmon.fetch")(self._each(self._on_poll))
         app.agent(self.lanes.items, name="newsmon.match")(self._each(self._on_item))
         # On Kafka, what a dead worker handled after its last offset commit is
@@ -354,6 +360,24 @@ class Pipeline:
             now,
             story=value.get("story"),
         )
+
+    async def prune_item_texts(self) -> None:
+        """Forget the texts of items seen longer ago than ``retention.items``
+        (``newsmon replay`` reads them); the items stay seen."""
+        if self.stopping:
+            return
+        before = self.clock() - timedelta(seconds=self.settings.retention.items)
+        try:
+            removed = await self.store.prune_item_texts(before)
+        except Exception:  # housekeeping: the next tick tries again
+            log.exception("retention: pruning item texts failed")
+            return
+        if removed:
+            log.info(
+                "retention: removed the texts of %d items seen before %s",
+                removed,
+                f"{before:%Y-%m-%d %H:%M} UTC",
+            )
 
     async def retry_due_alerts(self) -> None:
         """Send again what the outbox holds undelivered and due (after a failure, a

@@ -1,0 +1,44 @@
+"""The retention setting: how long the service keeps item texts for replay.
+(tests/e2e/test_retention.py watches the service prune by it.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_settings
+from monitor.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_item_texts_are_kept_30_days_unless_said_otherwise(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, "feeds: []\n")).retention.items == 30 * 86400
+    custom = load_settings(write(tmp_path, "feeds: []\nretention: {items: 90d}\n"))
+    assert custom.retention.items == 90 * 86400
+    hours = load_settings(write(tmp_path, "feeds: []\nretention:\n  items: 12h\n"))
+    assert hours.retention.items == 12 * 3600
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("feeds: []\nretention:\n  items: a month\n", 3, "retention.items: Value error, invalid"),
+        ("feeds: []\nretention:\n  items: 0\n", 3, "retention.items: Value error, invalid"),
+        ("feeds: []\nretention:\n  items: 7d\n  alerts: 90d\n", 4, "retention.alerts: Extra"),
+        ("feeds: []\nretention: 30d\n", 2, "retention: Input should be"),
+    ],
+    ids=["bad-duration", "zero", "unknown-key", "not-a-mapping"],
+)
+def test_retention_errors_name_file_and_line(
+    tmp_path: Path, text: str, line: int, words: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}:{line}: {words}")
