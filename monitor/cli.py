@@ -328,6 +328,70 @@ def stories(config: str | None, hours: float) -> None:
     _guard(lambda: asyncio.run(show()))
 
 
+_PROGRESS_MIN = 2_000  # items to replay before a progress bar is worth showing
+
+
+@main.command()
+@config_option
+@click.option(
+    "--since",
+    "since_text",
+    default="7d",
+    show_default=True,
+    metavar="WHEN",
+    help="How far back: a duration (7d, 36h) or a date (2024-05-01) in the config's timezone.",
+)
+@click.option("--rule", "rule_name", help="Only this rule from the rule files.")
+@click.option("--query", help="An ad-hoc query in the rule language, instead of the rules.")
+def replay(config: str | None, since_text: str, rule_name: str | None, query: str | None) -> None:
+    """Backtest: what would have alerted among the items stored since then."""
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.replay import Outcome, parse_since, report
+    from monitor.replay import replay as run_replay
+    from monitor.store import open_store
+
+    if rule_name is not None and query is not None:
+        _fail("give at most one of --rule or --query")
+    settings = _settings(config)
+    tz, now = settings.timezone, datetime.now(UTC)
+    try:
+        since = parse_since(since_text, now, tz)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--since'") from None
+    rules = _rules(settings)
+    if query is not None:
+        chosen, what = _guard(lambda: rules.with_query(query)), "the query"
+    elif rule_name is not None:
+        chosen, what = _guard(lambda: rules.only(rule_name)), f"rule {rule_name}"
+    else:
+        chosen, what = rules, f"every rule ({len(rules.rules)})"
+    kept = timedelta(seconds=settings.retention.items)
+    if since < now - kept:
+        click.echo(
+            f"note: item texts are kept for {kept.total_seconds() / 86400:g} days "
+            "(retention.items); older ones are gone",
+            err=True,
+        )
+    start = f"{since.astimezone(tz):%Y-%m-%d %H:%M}"
+    click.echo(f"replaying {what} over the items seen since {start} ({tz})")
+
+    async def run() -> Outcome:
+        store = await open_store(settings.storage)
+        try:
+            # a bar only for a person watching, and only when the wait is worth one
+            total = await store.count_items_since(since) if sys.stderr.isatty() else 0
+            if total < _PROGRESS_MIN:
+                return await run_replay(store, chosen, since, now, tz)
+            with click.progressbar(length=total, label="replaying", file=sys.stderr) as bar:
+                return await run_replay(store, chosen, since, now, tz, progress=bar.update)
+        finally:
+            await store.close()
+
+    for line in report(_guard(lambda: asyncio.run(run())), tz):
+        click.echo(line)
+
+
 @main.command("notify-test")
 @config_option
 @click.option("--tag", help="Only the channels with this Apprise tag.")
