@@ -79,11 +79,23 @@ class Term:
     prefix: bool = False
     col: int = field(default=0, compare=False)
     suffix: bool = False
+    # as the rule wrote it ("Ching-te", '"climate talks"'), for explanations and lints
+    source: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         """The term as a person would write it (no quotes)."""
         lead = "*" if self.suffix else ""
         return lead + join_words(self.words) + ("*" if self.prefix else "")
+
+    @property
+    def written(self) -> str:
+        """The term as the rule wrote it, as query text (phrases quoted)."""
+        text = self.source.strip()
+        if not text:
+            return render(self)
+        if text.startswith('"') or not (_NEEDS_QUOTES.search(text) or text in _OPERATORS):
+            return text
+        return f'"{text}"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +150,7 @@ class _Tok:
 
 
 _OPERATORS = {"AND", "OR", "NOT"}
+_NEEDS_QUOTES = re.compile(r"[\s()\":@]|\ANEAR\b|\A-")
 _NEAR = re.compile(r"NEAR(?:/(.*))?\Z", re.DOTALL)
 _FIELD_PREFIX = re.compile(r"([A-Za-z]+):")
 _BARE_STOP = re.compile(r"[\s()\"]")
@@ -145,9 +158,10 @@ _PRIMARY_START = {"(", "FIELD", "TERM", "ENTITY"}
 _UNARY_START = _PRIMARY_START | {"NOT", "-"}
 
 
-def make_term(text: str, col: int, what: str = "term") -> Term:
+def make_term(text: str, col: int, what: str = "term", source: str | None = None) -> Term:
     """A term from its source text (no quotes): words, with a trailing ``*`` for
-    a prefix and a leading ``*`` for a word's end."""
+    a prefix and a leading ``*`` for a word's end. ``source`` is the text as
+    written, quotes included (default: ``text``)."""
     suffix = text.startswith("*")
     body = text[1:] if suffix else text
     prefix = body.endswith("*")
@@ -162,7 +176,7 @@ def make_term(text: str, col: int, what: str = "term") -> Term:
         if (prefix or suffix) and not body.strip():
             raise RuleError(f"'*' at column {col} needs a word beside it")
         raise RuleError(f"{what} {text!r} at column {col} has no letters or digits")
-    return Term(found, prefix, col, suffix)
+    return Term(found, prefix, col, suffix, text if source is None else source)
 
 
 def _lex(text: str) -> list[_Tok]:
@@ -187,7 +201,8 @@ def _lex(text: str) -> list[_Tok]:
                 i += 1
             if not body.strip():
                 raise RuleError(f"empty phrase at column {col}")
-            toks.append(_Tok("TERM", col, make_term(body, col + 1, "phrase")))
+            term = make_term(body, col + 1, "phrase", source=text[col - 1 : i])
+            toks.append(_Tok("TERM", col, term))
         elif ch == "-":
             if i + 1 >= n or text[i + 1].isspace() or text[i + 1] in ")-":
                 raise RuleError(
@@ -401,31 +416,35 @@ def parse_term(text: str, *, line: int | None = None) -> Node:
         raise RuleError("empty term")
     if '"' in body:
         raise RuleError(f"unexpected '\"' in term {text!r}")
-    return make_term(body, 1)
+    return make_term(body, 1, source=text.strip())
 
 
 # ---------------------------------------------------------------- rendering
 
 
-def render(node: Node) -> str:
-    """Query text that parses back to ``node``."""
+def render(node: Node, *, written: bool = False) -> str:
+    """Query text that parses back to ``node``; with ``written``, terms are shown
+    as the rule wrote them (for people: it still parses, to an equal query)."""
     if isinstance(node, Term):
+        if written:
+            return node.written
         return f'"{node}"' if len(node.words) > 1 else str(node)
     if isinstance(node, EntityRef):
         return f"@{node.name}"
     if isinstance(node, Field):
-        return f"{node.field}:{_operand(node.child)}"
+        return f"{node.field}:{_operand(node.child, written)}"
     if isinstance(node, And):
-        return " AND ".join(_operand(c) for c in node.children)
+        return " AND ".join(_operand(c, written) for c in node.children)
     if isinstance(node, Or):
-        return " OR ".join(_operand(c) for c in node.children)
+        return " OR ".join(_operand(c, written) for c in node.children)
     if isinstance(node, Not):
-        return f"NOT {_operand(node.child)}"
-    return f"{_operand(node.left)} NEAR/{node.distance} {_operand(node.right)}"
+        return f"NOT {_operand(node.child, written)}"
+    left, right = _operand(node.left, written), _operand(node.right, written)
+    return f"{left} NEAR/{node.distance} {right}"
 
 
-def _operand(node: Node) -> str:
-    text = render(node)
+def _operand(node: Node, written: bool = False) -> str:
+    text = render(node, written=written)
     return text if isinstance(node, Term | EntityRef | Field) else f"({text})"
 
 

@@ -35,7 +35,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.core.policy import parse_digest
 from monitor.core.rules.matcher import RuleSet, compile_ruleset
-from monitor.core.rules.model import Entity, Rule, RuleFile
+from monitor.core.rules.model import Entity, ListKey, Rule, RuleFile, RuleForm
 from monitor.core.rules.query import (
     ENTITY_NAME,
     And,
@@ -52,6 +52,7 @@ __all__ = ["load_ruleset", "parse_rule_file"]
 
 _FILE_KEYS = ("entities", "rules")
 _RULE_KEYS = ("name", "topic", "match", "any", "all", "none", "notify", "digest", "template")
+_LIST_KEYS: tuple[ListKey, ...] = ("any", "all", "none")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _PLAIN_WORD = re.compile(r"[^\W_]+\*?")
 _BAD_TAG = re.compile(r"[\s,]")
@@ -179,7 +180,7 @@ class _Reader:
         name = self.text(fields["name"], "name:").strip()
         if not name:
             raise self.error("name: must not be empty", fields["name"])
-        lists = [key for key in ("any", "all", "none") if key in fields]
+        lists = [key for key in _LIST_KEYS if key in fields]
         if "match" in fields:
             if lists:
                 raise self.error(
@@ -191,8 +192,11 @@ class _Reader:
                 expr = parse_query(query, line=_line(fields["match"]))
             except RuleError as exc:
                 raise self.error(f"rule {name!r}: {exc.message}", fields["match"]) from None
+            form: RuleForm = "match"
+            keys: tuple[ListKey, ...] = ()
         elif lists:
-            query, expr = self.term_lists(name, fields)
+            query, expr, keys = self.term_lists(name, fields)
+            form = "lists"
         else:
             raise self.error(f"rule {name!r} needs match: or any:/all:/none:", node)
         notify: tuple[str, ...] = ()
@@ -211,13 +215,29 @@ class _Reader:
         topic = ""
         if "topic" in fields and not _is_null(fields["topic"]):
             topic = self.text(fields["topic"], f"topic: of rule {name!r}").strip()
-        return Rule(name, query, notify, self.path, _line(node), expr, digest, template, topic)
+        return Rule(
+            name,
+            query,
+            notify,
+            self.path,
+            _line(node),
+            expr,
+            digest,
+            template,
+            topic,
+            form=form,
+            lists=keys,
+        )
 
-    def term_lists(self, name: str, fields: Mapping[str, Node]) -> tuple[str, Expr]:
-        """The query of an any/all/none rule, as text and as a tree."""
+    def term_lists(
+        self, name: str, fields: Mapping[str, Node]
+    ) -> tuple[str, Expr, tuple[ListKey, ...]]:
+        """The query of an any/all/none rule, as text and as a tree, with the
+        list each part of the tree came from."""
         texts: list[str] = []
         parts: list[Expr] = []
-        for key in ("any", "all", "none"):
+        keys: list[ListKey] = []
+        for key in _LIST_KEYS:
             if key not in fields:
                 continue
             entries = self.sequence(fields[key], f"{key}: of rule {name!r}")
@@ -230,13 +250,17 @@ class _Reader:
             if key == "any":
                 texts.append(terms[0][0] if len(terms) == 1 else _group(terms))
                 parts.append(terms[0][1] if len(terms) == 1 else Or(tuple(t for _, t in terms)))
+                keys.append(key)
             elif key == "all":
                 texts.extend(q for q, _ in terms)
                 parts.extend(t for _, t in terms)
+                keys.extend(key for _ in terms)
             else:
                 texts.extend(f"NOT {q}" for q, _ in terms)
                 parts.extend(Not(t) for _, t in terms)
-        return " AND ".join(texts), parts[0] if len(parts) == 1 else And(tuple(parts))
+                keys.extend(key for _ in terms)
+        expr = parts[0] if len(parts) == 1 else And(tuple(parts))
+        return " AND ".join(texts), expr, tuple(keys)
 
     def notify(self, name: str, node: Node) -> tuple[str, ...]:
         entries = self.sequence(node, f"notify: of rule {name!r}")
