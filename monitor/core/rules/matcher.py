@@ -52,7 +52,7 @@ from monitor.core.rules.query import (
 from monitor.core.text import Token, tokenize
 from monitor.errors import RuleError
 
-__all__ = ["EMPTY_RULESET", "Match", "RuleSet", "Span", "compile_ruleset"]
+__all__ = ["EMPTY_RULESET", "Match", "RuleSet", "Scan", "Span", "compile_ruleset"]
 
 _FIELD_ORDER = {name: i for i, name in enumerate(FIELDS)}
 # Snippets for rules that matched without a positive term come from here.
@@ -70,6 +70,16 @@ class Span:
     field: str
     start: int
     end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """An item's fields as the matcher saw them: the tokens of each scanned field
+    and where each term of the rule set occurs (term id -> field -> token
+    ranges). What :mod:`.explain` evaluates syntax trees against."""
+
+    tokens: Mapping[str, Sequence[Token]]
+    occurrences: Occurrences
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +341,8 @@ class RuleSet:
             for tid in used:
                 term_rules[tid].append(index)
         self._evals = tuple(evals)
+        self._index = {rule.name: i for i, rule in enumerate(self.rules)}
+        self._tids: Mapping[Term, int] = MappingProxyType(compiler.tids)
         self._term_rules = tuple(tuple(r) for r in term_rules)
         self._always = frozenset(i for i, e in enumerate(evals) if e.test({}))
         self._scan = tuple(f for f in FIELDS if f in compiler.fields_used)
@@ -351,16 +363,7 @@ class RuleSet:
         rule order. Missing fields count as empty."""
         if not self.rules:
             return []
-        tokens: dict[str, list[Token]] = {}
-        occ: Occurrences = {}
-        for f in self._scan:
-            text = fields.get(f)
-            if not text:
-                continue
-            toks = tokenize(text)
-            if toks:
-                tokens[f] = toks
-                self._scan_field(f, toks, occ)
+        tokens, occ = self._scan_item(fields)
         candidates: set[int] = set()
         for tid in occ:
             candidates.update(self._term_rules[tid])
@@ -374,6 +377,36 @@ class RuleSet:
                 evaluator.collect(occ, hits)
             matches.append(_make_match(self.rules[index], hits, tokens, fields))
         return matches
+
+    def _scan_item(self, fields: Mapping[str, str]) -> tuple[dict[str, list[Token]], Occurrences]:
+        tokens: dict[str, list[Token]] = {}
+        occ: Occurrences = {}
+        for f in self._scan:
+            text = fields.get(f)
+            if not text:
+                continue
+            toks = tokenize(text)
+            if toks:
+                tokens[f] = toks
+                self._scan_field(f, toks, occ)
+        return tokens, occ
+
+    def scan(self, fields: Mapping[str, str]) -> Scan:
+        """Where the terms of this set occur in an item's fields (only the fields
+        some rule looks at are scanned)."""
+        tokens, occ = self._scan_item(fields) if self.rules else ({}, {})
+        return Scan(tokens, occ)
+
+    def term_id(self, term: Term) -> int | None:
+        """The id a term of this set's rules or entities has in a :class:`Scan`."""
+        return self._tids.get(Term(term.words, term.prefix, suffix=term.suffix))
+
+    def entity(self, name: str) -> Entity | None:
+        return self._entities.get(name)
+
+    def fires(self, rule: Rule, scan: Scan) -> bool:
+        """What the compiled evaluator of ``rule`` (one of this set's) says of a scan."""
+        return self._evals[self._index[rule.name]].test(scan.occurrences)
 
     def _scan_field(self, field: str, toks: list[Token], occ: Occurrences) -> None:
         words = [t.word for t in toks]
