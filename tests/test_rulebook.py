@@ -13,7 +13,7 @@ from monitor.core.items import Item
 from monitor.errors import RuleError
 from monitor.notify.channels import Channels
 from monitor.notify.deliver import Deliverer
-from monitor.rulebook import Rulebook, read_rules
+from monitor.rulebook import Rulebook, parse_rule_files, read_rules
 
 RULE = "rules:\n  - name: spice\n    match: zanzibar\n    template: spice.j2\n"
 
@@ -61,3 +61,21 @@ def test_a_broken_reload_keeps_the_last_good_rules(tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text("rules:\n  - name: b\n    match: zanzibar\n")
     assert book.reload()
     assert [r.name for r in book.current.rules] == ["b"]
+
+
+def test_parsing_file_by_file_reports_every_broken_file_and_keeps_the_others(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a-broken.yaml").write_text("rules:\n  - name: a\n    match: '(kinmen'\n")
+    (tmp_path / "b-good.yaml").write_text(RULE)  # its template is missing
+    (tmp_path / "c-broken.yaml").write_text("rules:\n  - name: c\n  match: matsu\n")
+    (tmp_path / "notes.txt").write_text("not a rule file")
+    files, errors = parse_rule_files(tmp_path)
+    assert [Path(f.path).name for f in files] == ["b-good.yaml"]
+    assert [(Path(e.path or "").name, e.line) for e in errors] == [
+        ("a-broken.yaml", 3),
+        ("b-good.yaml", 2),
+        ("c-broken.yaml", 3),
+    ]
+    files, [missing] = parse_rule_files(tmp_path / "missing")
+    assert files == [] and missing.message == "rules directory not found"
