@@ -2,7 +2,7 @@
 
 A loopback feed server (in its own process, so it does not share a GIL with
 the measurement) serves F feeds of K items each, with unique guids; a fraction
-of the items (25 % by default) are stories from tests/data/headlines.yaml that
+of the items (25 % by default) are stories from tests/data/eval/dev.jsonl that
 the shipped rules in rules/ catch, the rest are stories they do not. The only
 Apprise channel is a loopback webhook sink. For each mode:
 
@@ -64,7 +64,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import yaml
 from aiokafka.admin import AIOKafkaAdminClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +99,8 @@ def stories() -> Stories:
     rules = read_rules(ROOT / "rules")
     matching: list[dict[str, Any]] = []
     quiet: list[dict[str, Any]] = []
-    for story in yaml.safe_load((ROOT / "tests/data/headlines.yaml").read_text()):
+    lines = (ROOT / "tests/data/eval/dev.jsonl").read_text(encoding="utf-8").splitlines()
+    for story in (json.loads(line) for line in lines if line.strip()):
         fields = {
             "title": story["title"],
             "summary": story.get("summary", ""),
@@ -109,7 +109,7 @@ def stories() -> Stories:
         }
         (matching if rules.match(fields) else quiet).append(story)
     if not matching or not quiet:
-        raise SystemExit("tests/data/headlines.yaml: need both matching and quiet stories")
+        raise SystemExit("tests/data/eval/dev.jsonl: need both matching and quiet stories")
     return Stories(matching, quiet)
 
 
