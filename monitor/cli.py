@@ -7,14 +7,16 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TextIO, TypeVar
 
 import click
 
 from monitor.config import Settings, config_path, load_settings
 from monitor.core.alerts import Channel
-from monitor.core.rules import Match, RuleSet, snippet
+from monitor.core.rules import Match, RuleSet, Span, snippet
+from monitor.core.rules.explain import Explanation, Found, explain
+from monitor.core.rules.query import FIELDS
 from monitor.errors import NewsmonError, RuleError
 
 T = TypeVar("T")
@@ -167,7 +169,13 @@ def test_rule(
     text: str | None,
     url: str | None,
 ) -> None:
-    """Show what matches and why; exit 0 if anything matched, 1 if not."""
+    """Show what matches and why; exit 0 if anything matched, 1 if not.
+
+    For each story: what was found (term or @Entity, text, field, offsets) and,
+    when the rule did not match, the NOT or none: that excluded it, or what is
+    missing. With --url, stories that did not match are listed only when a NOT
+    or none: excluded them (near misses); the others are counted.
+    """
     if (query is None) == (rule_name is None):
         _fail("give exactly one of --query or --rule")
     if (text is None) == (url is None):
@@ -176,23 +184,71 @@ def test_rule(
     chosen = _guard(
         lambda: rules.with_query(query) if query is not None else rules.only(rule_name or "")
     )
+    [rule] = chosen.rules
     stories = (
         [_story_from_text(text)]
         if text is not None
         else _guard(lambda: _stories_from_feed(url or ""))
     )
     mark = ("\033[1;33m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
-    hits = 0
+    hits = near = 0
     for fields in stories:
-        for m in chosen.match(fields):
-            hits += 1
-            click.echo(f"✔ {m.rule.name}: {fields.get('title') or '(untitled)'}")
-            click.echo(f"  matched: {', '.join(m.terms)}")
-            for field in dict.fromkeys(s.field for s in m.spans):
-                spans = [(s.start, s.end) for s in m.spans if s.field == field]
-                click.echo(f"  {field}: {snippet(fields[field], spans, mark=mark)}")
-    click.echo(f"{hits} match(es) in {len(stories)} item(s)")
+        why = explain(chosen, rule, fields)
+        hits += why.matched
+        near += why.near_miss
+        if why.matched or why.near_miss or url is None:
+            spans = [(m.spans, m.terms) for m in chosen.match(fields)]
+            for line in _explained(why, fields, spans[0] if spans else None, mark):
+                click.echo(line)
+    summary = f"{hits} match(es) in {len(stories)} item(s)"
+    if url is not None:
+        others = len(stories) - hits - near
+        summary += (
+            f"; {near} near miss(es) shown, excluded by NOT or none:; "
+            f"{others} other(s) without what the rule requires"
+        )
+    click.echo(summary)
     sys.exit(0 if hits else 1)
+
+
+def _explained(
+    why: Explanation,
+    fields: Mapping[str, str],
+    match: tuple[tuple[Span, ...], tuple[str, ...]] | None,
+    mark: tuple[str, str],
+) -> Iterator[str]:
+    """The lines test-rule prints for one story."""
+    yield f"{'✔' if why.matched else '✘'} {why.rule.name}: {fields.get('title') or '(untitled)'}"
+    if match is not None:
+        spans, terms = match
+        yield f"  matched: {', '.join(terms)}"
+        ranges = [(s.field, s.start, s.end) for s in spans]
+    else:  # show where what was found, and what excluded it, sit in the text
+        shown = [*why.found, *(hit for ex in why.excluded for hit in ex.found)]
+        ranges = sorted(
+            ((f.field, f.start, f.end) for f in shown), key=lambda r: (FIELDS.index(r[0]), r[1])
+        )
+    for field in dict.fromkeys(f for f, _, _ in ranges):
+        here = [(start, end) for f, start, end in ranges if f == field]
+        yield f"  {field}: {snippet(fields[field], here, mark=mark)}"
+    for line in _found_lines(why.found):
+        yield f"  found: {line}"
+    for exclusion in why.excluded:
+        found = "; ".join(_found_lines(exclusion.found, with_term=False))
+        yield f"  excluded by: {exclusion.clause}" + (f" → {found}" if found else "")
+    for part in why.missing:
+        yield f"  missing: {part}"
+
+
+def _found_lines(found: Iterable[Found], with_term: bool = True) -> list[str]:
+    """One entry per term, text and field: ``@Taiwan → "Taipei" (title 0–6, 40–46)``."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for hit in found:
+        grouped.setdefault((hit.term, hit.text, hit.field), []).append(f"{hit.start}–{hit.end}")
+    return [
+        (f"{term} → " if with_term else "") + f'"{text}" ({field} {", ".join(offsets)})'
+        for (term, text, field), offsets in grouped.items()
+    ]
 
 
 def _story_from_text(text: str) -> dict[str, str]:
