@@ -7,7 +7,10 @@ import asyncio
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 import click
@@ -83,29 +86,142 @@ def run(config: str | None) -> None:
 
 @main.command()
 @config_option
-def check(config: str | None) -> None:
-    """Validate the config, every rule file and the Apprise config."""
-    from monitor.notify.channels import load_channels
-    from monitor.rulebook import read_rules
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
+@click.option(
+    "--recent",
+    default="7d",
+    show_default=True,
+    metavar="DURATION",
+    help="How far back stored items are matched to find rules that fire on too many.",
+)
+@click.option(
+    "--max-share",
+    type=click.FloatRange(0, 1),
+    default=0.1,
+    show_default=True,
+    help="Warn about a rule that fires on more than this share of the recent items.",
+)
+def check(config: str | None, strict: bool, recent: str, max_share: float) -> None:
+    """Validate the config, every rule file and the Apprise config; lint the rules.
 
-    settings = _settings(config)
-    click.echo(f"{settings.path}: ok, {len(settings.feeds)} feeds")
-    failed = False
+    Prints every problem as path:line: error|warning: message, then a summary.
+    Exit 1 on any error (and with --strict on any warning), 0 otherwise.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.core.rules import compile_ruleset
+    from monitor.core.rules.lint import Finding, lint, lint_notify, noisy_rules, percent
+    from monitor.core.schedule import parse_duration
+    from monitor.notify.channels import load_channels
+    from monitor.rulebook import parse_rule_files
+
     try:
-        rules = read_rules(settings.rules_dir)
+        window = parse_duration(recent)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--recent'") from None
+    settings = _settings(config)
+    files, errors = parse_rule_files(settings.rules_dir)
+    parsed = {f.path for f in files}
+    findings = [Finding.from_error(e, str(settings.rules_dir)) for e in errors]
+    # entities of a file that did not parse are unknown: lints must not guess at them
+    findings += lint(files, partial=any(e.path not in parsed for e in errors))
+    rules: RuleSet | None = None
+    if not any(f.severity == "error" for f in findings):
+        try:
+            rules = compile_ruleset(files)
+        except RuleError as exc:  # the lints catch what this would; kept as a backstop
+            findings.append(Finding.from_error(exc, str(settings.rules_dir)))
+    channels = None
+    try:
+        channels = load_channels(settings.apprise_config).or_console()
+    except NewsmonError as exc:
+        findings.append(Finding.from_error(exc, str(settings.apprise_config)))
+    if channels is not None:
+        tags = {tag for channel in channels for tag in channel.tags}
+        every_rule = [rule for f in files for rule in f.rules]
+        findings += lint_notify(every_rule, tags, str(settings.apprise_config))
+    scanned = noisy = 0
+    if rules is not None and rules.rules:
+        since = datetime.now(UTC) - timedelta(seconds=window)
+        try:
+            counts, scanned = _recent_fires(settings.storage, rules, since)
+        except NewsmonError as exc:
+            findings.append(
+                Finding(
+                    str(settings.path), None, "warning", f"{exc.message} (noisy rules unchecked)"
+                )
+            )
+        else:
+            loud = noisy_rules(rules.rules, counts, scanned, max_share, recent)
+            noisy = len(loud)
+            findings += loud
+
+    for finding in sorted(findings, key=lambda f: (f.path, f.line or 0)):
+        click.echo(str(finding), err=True)
+    click.echo(f"{settings.path}: ok, {len(settings.feeds)} feeds")
+    if rules is not None:
         click.echo(
             f"{settings.rules_dir}: ok, {len(rules.rules)} rules, {len(rules.entities)} entities"
         )
-    except RuleError as exc:
-        click.echo(f"error: {exc}", err=True)
-        failed = True
-    try:
-        channels = load_channels(settings.apprise_config).or_console()
+    else:
+        failed = sum(
+            f.severity == "error" and f.path != str(settings.apprise_config) for f in findings
+        )
+        click.echo(f"{settings.rules_dir}: not loaded, {_count(failed, 'error')}")
+    if channels is not None:
         click.echo(f"{settings.apprise_config}: ok, alerts go to {_labels(channels.channels)}")
-    except NewsmonError as exc:
-        click.echo(f"error: {exc}", err=True)
-        failed = True
-    sys.exit(1 if failed else 0)
+    if scanned:
+        click.echo(
+            f"recent items: {scanned} stored in the last {recent}, "
+            f"{_count(noisy, 'rule')} firing on more than {percent(max_share)} of them"
+        )
+    errors_found = any(f.severity == "error" for f in findings)
+    sys.exit(1 if errors_found or (strict and findings) else 0)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _recent_fires(storage: str, rules: RuleSet, since: datetime) -> tuple[Counter[str], int]:
+    """How many stored items seen since ``since`` each rule fires on, and how many
+    items there were. A SQLite file that does not exist, or is empty, has none:
+    it is not opened, so checking never creates a database."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from monitor.store import open_store
+
+    try:
+        url = make_url(storage)
+    except ArgumentError:
+        return Counter(), 0  # the service would refuse it; nothing stored to read
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database in ("", ":memory:") or not _has_data(Path(database)):
+            return Counter(), 0
+
+    async def count() -> tuple[Counter[str], int]:
+        store = await open_store(storage)
+        counts: Counter[str] = Counter()
+        total = 0
+        try:
+            async for batch in store.items_since(since):
+                for stored in batch:
+                    total += 1
+                    counts.update(m.rule.name for m in rules.match(stored.item.fields()))
+        finally:
+            await store.close()
+        return counts, total
+
+    return asyncio.run(count())
+
+
+def _has_data(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def _labels(channels: Iterable[Channel]) -> str:
