@@ -148,6 +148,33 @@ class _Leaf(_Eval):
                 out.extend((f, first, end) for first, end in found.get(f, ()))
 
 
+def _present(tids: frozenset[int], occ: Occurrences) -> list[int]:
+    """The ids of ``tids`` that occur, looking through the smaller of the two:
+    an entity may have hundreds of aliases, an item holds a few dozen terms."""
+    if len(occ) < len(tids):
+        return [tid for tid in occ if tid in tids]
+    return [tid for tid in tids if tid in occ]
+
+
+class _AnyLeaf(_Eval):
+    """Any of many terms in the given fields: an @entity, or an OR of terms."""
+
+    __slots__ = ("fields", "tids")
+
+    def __init__(self, tids: frozenset[int], fields: tuple[str, ...]) -> None:
+        self.tids = tids
+        self.fields = fields
+
+    def test(self, occ: Occurrences) -> bool:
+        return any(f in occ[tid] for tid in _present(self.tids, occ) for f in self.fields)
+
+    def collect(self, occ: Occurrences, out: list[Hit]) -> None:
+        for tid in _present(self.tids, occ):
+            found = occ[tid]
+            for f in self.fields:
+                out.extend((f, first, end) for first, end in found.get(f, ()))
+
+
 class _All(_Eval):
     __slots__ = ("children",)
 
@@ -199,16 +226,16 @@ class _Near(_Eval):
     def __init__(
         self, left: Sequence[int], right: Sequence[int], fields: tuple[str, ...], distance: int
     ) -> None:
-        self.left = tuple(left)
-        self.right = tuple(right)
+        self.left = frozenset(left)
+        self.right = frozenset(right)
         self.fields = fields
         self.distance = distance
 
     @staticmethod
-    def _ranges(tids: tuple[int, ...], occ: Occurrences, field: str) -> list[Range]:
+    def _ranges(tids: frozenset[int], occ: Occurrences, field: str) -> list[Range]:
         found: set[Range] = set()
-        for tid in tids:
-            found.update(occ.get(tid, {}).get(field, ()))
+        for tid in _present(tids, occ):
+            found.update(occ[tid].get(field, ()))
         return sorted(found)
 
     def _pairs(self, occ: Occurrences, field: str) -> Iterator[tuple[Range, Range]]:
@@ -300,20 +327,40 @@ class _Compiler:
             if entity is None:
                 raise _unknown_entity(node, self.entities, rule)
             self.fields_used.update(fields)
-            leaves = [_Leaf(self.tid(t), fields) for t in entity.terms]
-            return leaves[0] if len(leaves) == 1 else _Any(leaves)
+            tids = frozenset(self.tid(t) for t in entity.terms)
+            return _Leaf(next(iter(tids)), fields) if len(tids) == 1 else _AnyLeaf(tids, fields)
         if isinstance(node, Field):
             return self.node(node.child, (node.field,), rule)
         if isinstance(node, And):
             return _All([self.node(c, fields, rule) for c in node.children])
         if isinstance(node, Or):
-            return _Any([self.node(c, fields, rule) for c in node.children])
+            return _merged_or([self.node(c, fields, rule) for c in node.children])
         if isinstance(node, Not):
             return _Not(self.node(node.child, fields, rule))
         assert isinstance(node, Near)
         self.fields_used.update(fields)
         left, right = self.leaves(node.left, rule), self.leaves(node.right, rule)
         return _Near(left, right, fields, node.distance)
+
+
+def _merged_or(children: list[_Eval]) -> _Eval:
+    """An OR whose alternatives that are plain terms of the same fields become
+    one set lookup: many-aliased entities and long OR-lists stay cheap."""
+    by_fields: dict[tuple[str, ...], set[int]] = {}
+    rest: list[_Eval] = []
+    for child in children:
+        if isinstance(child, _Leaf):
+            by_fields.setdefault(child.fields, set()).add(child.tid)
+        elif isinstance(child, _AnyLeaf):
+            by_fields.setdefault(child.fields, set()).update(child.tids)
+        else:
+            rest.append(child)
+    merged: list[_Eval] = [
+        _Leaf(next(iter(tids)), fields) if len(tids) == 1 else _AnyLeaf(frozenset(tids), fields)
+        for fields, tids in by_fields.items()
+    ]
+    alternatives = merged + rest
+    return alternatives[0] if len(alternatives) == 1 else _Any(alternatives)
 
 
 def _automaton_key(term: Term) -> str:
