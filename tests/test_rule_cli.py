@@ -384,7 +384,7 @@ def test_check_warns_about_rules_that_fire_on_too_many_recent_items(workspace: P
     # strait-drills fires on the 4 Taiwan stories of the last 7 days (the 2 older ones are out)
     assert out.stderr.splitlines() == [
         f"{world}:2: warning: rule 'strait-drills' fires on 4 of the 10 items stored in the "
-        "last 7d (40%, more than 10%): it would alert on most of the news"
+        "last 7d (40%, more than 10%): probably too broad"
     ]
     assert "recent items: 10 stored in the last 7d, 1 rule firing on more than 10% of them" in (
         out.stdout.splitlines()

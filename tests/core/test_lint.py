@@ -243,7 +243,7 @@ def test_noisy_rules() -> None:
     counts = {"china": 61, "kinmen": 2}
     assert [str(f) for f in noisy_rules(rules, counts, 200, 0.1, "7d")] == [
         "r.yaml:2: warning: rule 'china' fires on 61 of the 200 items stored in the last 7d "
-        "(30.5%, more than 10%): it would alert on most of the news"
+        "(30.5%, more than 10%): probably too broad"
     ]
     assert noisy_rules(rules, {"china": 20}, 200, 0.1, "7d") == []  # exactly the share
     assert noisy_rules(rules, {}, 0, 0.1, "7d") == []

@@ -141,7 +141,7 @@ def noisy_rules(
             rule,
             f"rule {rule.name!r} fires on {counts[rule.name]} of the {total} items stored in "
             f"the last {window} ({percent(counts[rule.name] / total)}, more than "
-            f"{percent(max_share)}): it would alert on most of the news",
+            f"{percent(max_share)}): probably too broad",
         )
         for rule in rules
         if counts.get(rule.name, 0) / total > max_share
