@@ -107,7 +107,7 @@ def check(config: str | None, strict: bool, recent: str, max_share: float) -> No
     Prints every problem as path:line: error|warning: message, then a summary.
     Exit 1 on any error (and with --strict on any warning), 0 otherwise.
     """
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, timedelta
 
     from monitor.core.rules import compile_ruleset
     from monitor.core.rules.lint import Finding, lint, lint_notify, noisy_rules, percent
