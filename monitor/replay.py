@@ -62,9 +62,14 @@ def parse_since(value: str, now: datetime, tz: tzinfo) -> datetime:
     ``ValueError`` with the reason."""
     text = value.strip()
     try:
-        return now - timedelta(seconds=parse_duration(text))
+        seconds = parse_duration(text)
     except ValueError:
         pass
+    else:
+        try:
+            return now - timedelta(seconds=seconds)
+        except OverflowError:
+            raise ValueError(f"{value!r} is too far back") from None
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
@@ -153,7 +158,10 @@ async def replay(
         for story_id, story in stories.items()
     ]
     alerts_per_day = Counter(local_day(hit.seen_at, tz) for hit in hits)
-    days = per_day(local_day(since, tz), local_day(until, tz), items_per_day, alerts_per_day)
+    # from the first day with items: --since 2020-01-01 must not print years of zeros
+    last = local_day(until, tz)
+    first = max(local_day(since, tz), min(items_per_day, default=last))
+    days = per_day(first, last, items_per_day, alerts_per_day)
     return Outcome(since, until, hits, scanned, matched, days)
 
 

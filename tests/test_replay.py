@@ -49,6 +49,7 @@ def test_since_is_a_duration_back_or_a_date(text: str, expected: datetime) -> No
         ("0d", "neither a duration"),
         ("2024-13-01", "neither a duration"),
         ("2024-05-09", "in the future"),
+        ("99999999d", "too far back"),
     ],
 )
 def test_a_bad_since_says_why(text: str, reason: str) -> None:
@@ -197,15 +198,22 @@ async def test_the_window_is_fixed_and_its_days_are_local(store: Store) -> None:
     batches: list[int] = []
     outcome = await replay(store, RULES, since, until, TAIPEI, batch=1, progress=batches.append)
     assert [h.title for h in outcome.hits] == ["Taiwan drills start", "Steel tariffs rise"]
-    assert outcome.days == [
-        DayCount(date(2024, 5, 6), 0, 0),
-        DayCount(date(2024, 5, 7), 1, 1),
-        DayCount(date(2024, 5, 8), 1, 1),
-    ]
+    assert outcome.days == [DayCount(date(2024, 5, 7), 1, 1), DayCount(date(2024, 5, 8), 1, 1)]
     assert sum(batches) >= outcome.scanned == 2
 
 
 async def test_a_store_without_texts_replays_to_nothing(store: Store) -> None:
     outcome = await replay(store, RULES, NOW - timedelta(days=7), NOW, UTC)
     assert (outcome.hits, outcome.scanned, outcome.matched) == ([], 0, 0)
-    assert len(outcome.days) == 8
+    assert outcome.days == [DayCount(date(2024, 5, 8), 0, 0)]  # today's, not a week of zeros
+
+
+async def test_days_start_with_the_first_day_anything_was_stored(store: Store) -> None:
+    await record(store, news("a", "Steel tariffs rise"), 50)  # 2024-05-06 07:30 UTC
+    await record(store, news("b", "Weather: sunny"), 2)
+    outcome = await replay(store, RULES, datetime(2020, 1, 1, tzinfo=UTC), NOW, UTC)
+    assert outcome.days == [
+        DayCount(date(2024, 5, 6), 1, 1),
+        DayCount(date(2024, 5, 7), 0, 0),  # a day without items within the window: shown
+        DayCount(date(2024, 5, 8), 1, 0),
+    ]
