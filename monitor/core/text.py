@@ -123,9 +123,7 @@ def _fold_unicode(word: str) -> str:
     # (and halfwidth ｶﾞ one ガ) before accents are split off and dropped.
     composed = unicodedata.normalize("NFKC", word).casefold()
     decomposed = unicodedata.normalize("NFD", composed)
-    kept = "".join(
-        ch for ch in decomposed if unicodedata.category(ch) != "Mn" or ch in _KANA_MARKS
-    )
+    kept = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn" or ch in _KANA_MARKS)
     # A voicing mark that composes with no kana before it means nothing: drop it.
     folded = unicodedata.normalize("NFC", kept).translate(_SPECIAL).translate(_STRAY_MARKS)
     # Compatibility forms can bring punctuation in (½ → 1⁄2); words hold none.

@@ -13,9 +13,7 @@ from monitor.core.rules import RuleSet, highlight, load_ruleset
 from monitor.core.text import join_words, words
 
 ONE = RuleSet()
-WITH_TAIWAN = load_ruleset(
-    {"e.yaml": "entities:\n  Taiwan: [Taiwan, Lai Ching-te, 金门, 金門]\n"}
-)
+WITH_TAIWAN = load_ruleset({"e.yaml": "entities:\n  Taiwan: [Taiwan, Lai Ching-te, 金门, 金門]\n"})
 
 SCRIPTS: dict[str, list[tuple[str, str, bool]]] = {
     "chinese-simplified": [
