@@ -3,11 +3,16 @@ it cannot.
 
 - ``plan``: per channel, now, at the end of quiet hours, or in a digest (the
   channel's or the rule's, or the next hour's when the channel is over its
-  rate limit): ``monitor.core.policy.decide`` says which; nothing is dropped.
+  rate limit): ``monitor.core.delivery.plan_delivery`` says which; nothing is
+  dropped.
+- ``replan``: an alert that comes due again (its quiet hours ended, or a failed
+  attempt is to be retried) is planned again by the same planner, so the rate
+  limit and quiet hours apply to it then.
 - ``deliver``: one alert, with the other feeds that carried its story. A
   failure is retried with backoff until ``max_age``; then the alert is
   dead-lettered, logged and reported to the channels tagged ``admin``.
-- ``send_digests``: every digest that is due, one message per channel.
+- ``send_digests``: every digest that is due, one message per channel; a digest
+  failing past ``max_age`` is dead-lettered the same way.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from monitor.core.alerts import Alert, Fired
+from monitor.core.delivery import plan_delivery
 from monitor.core.outbox import next_attempt
-from monitor.core.policy import ChannelPolicy, Digest, HoldUntil, decide
+from monitor.core.policy import ChannelPolicy, Decision, Digest, DigestSchedule, HoldUntil
 from monitor.notify.deliver import Deliverer, options_for
 from monitor.notify.templates import Source
 from monitor.store import PendingAlert, Plan, Store
@@ -67,30 +73,50 @@ class Dispatcher:
     ) -> dict[str, Plan]:
         """When each alert is to go out; those sent now are leased to the notify agent."""
         digests = {f.rule: f.digest for f in fired}
-        plans = {}
-        for alert in alerts:
-            policy = self.policy(alert.channel)
-            if policy is None:
-                plans[alert.channel] = Plan(not_before=now + lease)
-                continue
-            # a rule digest applies only when every rule that fired for the channel has one
-            rule_digests = [digests.get(rule) for rule in alert.rules]
-            rule_digest = rule_digests[0] if rule_digests and all(rule_digests) else None
-            sent = 0
-            if policy.max_per_hour is not None:
-                sent = await self.store.sent_since(alert.channel, now - timedelta(hours=1))
-                # no await from here to the plan's reservation: concurrent plans see it
-                sent += self._unsent_count(alert.channel, now)
-            decision = decide(policy, now, sent, rule_digest)
-            if isinstance(decision, Digest):
-                plans[alert.channel] = Plan(not_before=decision.due, digest_due=decision.due)
-            elif isinstance(decision, HoldUntil):
-                plans[alert.channel] = Plan(not_before=decision.when)
+        return {
+            alert.channel: await self._plan(
+                alert, [digests.get(rule) for rule in alert.rules], now, lease
+            )
+            for alert in alerts
+        }
+
+    async def replan(
+        self, rows: Sequence[PendingAlert], now: datetime, lease: timedelta
+    ) -> list[PendingAlert]:
+        """Plan again the alerts that came due (quiet hours over, or a retry):
+        those to send now are returned, leased; the others are put back in the
+        outbox, held again or moved into a digest."""
+        send = []
+        for row in rows:
+            plan = await self._plan(row.alert, [], now, lease)
+            if plan == Plan(not_before=now + lease):
+                send.append(row)
             else:
-                plans[alert.channel] = Plan(not_before=now + lease)
-                if policy.max_per_hour is not None:
-                    self._unsent.setdefault(alert.channel, {})[alert.key] = now + lease
-        return plans
+                await self.store.replan(row.id, plan)
+        return send
+
+    async def _plan(
+        self,
+        alert: Alert,
+        rule_digests: Sequence[DigestSchedule | None],
+        now: datetime,
+        lease: timedelta,
+    ) -> Plan:
+        policy = self.policy(alert.channel)
+        limited = policy is not None and policy.max_per_hour is not None
+        sent = 0
+        if limited:
+            sent = await self.store.sent_since(alert.channel, now - timedelta(hours=1))
+            # no await from here to the plan's reservation: concurrent plans see it
+            sent += self._unsent_count(alert.channel, now)
+        decision: Decision = plan_delivery(rule_digests, policy, sent, now, self.timezone)
+        if isinstance(decision, Digest):
+            return Plan(not_before=decision.due, digest_due=decision.due)
+        if isinstance(decision, HoldUntil):
+            return Plan(not_before=decision.when)
+        if limited:
+            self._unsent.setdefault(alert.channel, {})[alert.key] = now + lease
+        return Plan(not_before=now + lease)
 
     def unplanned(self, alerts: Iterable[Alert]) -> None:
         """Forget the plans of alerts that were not enqueued after all (a later
@@ -167,10 +193,30 @@ class Dispatcher:
             log.info("digest of %d alerts sent to %s", len(rows), result.label)
             return
         error = result.error or "delivery failed"
+        expired = [row for row in rows if now - row.created_at >= self.max_age]
         for row in rows:
-            retry_at = next_attempt(row.attempts + 1, now)
-            await self.store.mark_failed(row.id, error, retry_at, now)
-        log.warning("digest to %s failed (%s); retrying", result.label, error)
+            if row in expired:
+                await self.store.mark_dead(row.id, error, now)
+            else:
+                retry_at = next_attempt(row.attempts + 1, now)
+                await self.store.mark_failed(row.id, error, retry_at, now)
+        if len(expired) < len(rows):
+            log.warning("digest to %s failed (%s); retrying", result.label, error)
+        if expired:
+            titles = "\n".join(f"- {row.alert.title}" for row in expired)
+            log.error(
+                "digest to %s: %d alerts given up after %s: %s",
+                result.label,
+                len(expired),
+                self.max_age,
+                error,
+            )
+            await self.admin(
+                f"digest given up: {len(expired)} alerts",
+                f"A digest to {result.label} failed for {self.max_age}; its alerts were "
+                f"given up.\n{titles}\nLast error: {error}",
+                now,
+            )
 
     async def admin(self, title: str, body: str, now: datetime) -> None:
         """A notice about the service itself: logged, and sent to channels tagged admin."""

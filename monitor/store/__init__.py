@@ -270,6 +270,10 @@ class Store(Protocol):
     ) -> None:
         """An attempt failed; the next one is due at ``next_attempt_at``."""
 
+    async def replan(self, alert_id: int, plan: Plan) -> None:
+        """Put an undelivered alert back as planned again: held until
+        ``plan.not_before``, or into the digest due at ``plan.digest_due``."""
+
     async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None:
         """An attempt failed and delivery is given up: the row is a dead letter,
         never claimed again. No change to a row already delivered or dead."""

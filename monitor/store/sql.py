@@ -637,6 +637,15 @@ class SqlStore:
         async with self._tx(write=True) as conn:
             await conn.execute(stmt)
 
+    async def replan(self, alert_id: int, plan: Plan) -> None:
+        stmt = (
+            update(outbox)
+            .where(outbox.c.id == alert_id, self._unsettled)
+            .values(next_attempt_at=plan.not_before, digest_due=plan.digest_due)
+        )
+        async with self._tx(write=True) as conn:
+            await conn.execute(stmt)
+
     async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None:
         stmt = (
             update(outbox)

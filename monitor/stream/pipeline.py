@@ -387,5 +387,7 @@ class Pipeline:
         with self._busy():
             now = self.clock()
             claimed = await self.store.claim_alerts(now, now + ALERT_LEASE)
-            await asyncio.gather(*[await self._send_alert(pending) for pending in claimed])
+            # planned again: quiet hours may have begun, or the rate limit been reached
+            due = await self.dispatcher.replan(claimed, now, ALERT_LEASE)
+            await asyncio.gather(*[await self._send_alert(pending) for pending in due])
             await self.dispatcher.send_digests(now)
