@@ -13,6 +13,7 @@ from monitor.fetch.parse import FeedParser
 from monitor.notify.channels import load_channels
 from monitor.notify.deliver import Deliverer
 from monitor.notify.dispatch import Dispatcher
+from monitor.notify.templatebook import TemplateBook
 from monitor.rulebook import Rulebook
 from monitor.store import open_store
 from monitor.stories import StoryBook
@@ -31,9 +32,11 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    rulebook = Rulebook(settings.rules_dir)  # fails fast on broken rules at start
+    # Channel and rule templates in one book, which the rule watcher keeps current.
+    templates = TemplateBook()
+    rulebook = Rulebook(settings.rules_dir, templates)  # fails fast on broken rules at start
     channels = load_channels(settings.apprise_config).or_console()
-    deliverer = Deliverer(channels, options=settings.channels)  # checks custom templates
+    deliverer = Deliverer(channels, options=settings.channels, templates=templates)
     store = await open_store(settings.storage)
     app = make_app(settings)
     lanes = make_lanes(app, settings)

@@ -18,7 +18,6 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from apprise import Apprise, AppriseResult, NotifyFormat
@@ -26,6 +25,7 @@ from apprise import Apprise, AppriseResult, NotifyFormat
 from monitor.core.alerts import ADMIN_TAG, Alert, Channel
 from monitor.errors import ConfigError
 from monitor.notify.channels import Channels, target_url
+from monitor.notify.templatebook import TemplateBook
 from monitor.notify.templates import (
     Form,
     Source,
@@ -33,7 +33,6 @@ from monitor.notify.templates import (
     digest_title,
     render_alert,
     render_digest,
-    validate_template,
 )
 
 if TYPE_CHECKING:
@@ -63,6 +62,8 @@ class Deliverer:
     Email channels get the HTML form (Apprise adds the plain-text part), chat
     and webhooks the short Markdown form, the console the plain-text form.
     ``options`` (config ``channels:``, by tag) may give a channel its own template.
+    Custom templates come from ``templates``, which holds their last good texts
+    (``Rulebook.watch`` keeps it up to date).
     """
 
     def __init__(
@@ -72,14 +73,15 @@ class Deliverer:
         options: Mapping[str, ChannelOptions] | None = None,
         timeout: float = 60.0,
         console: TextIO | None = None,
+        templates: TemplateBook | None = None,
     ) -> None:
         self.channels = channels
+        self.templates = templates if templates is not None else TemplateBook()
         self._timeout = timeout  # seconds for one delivery, retries inside Apprise included
         self._console = console  # None: sys.stdout at the time of printing
         self._apprise: dict[str, Apprise] = {}
         self._forms: dict[str, Form] = {}
-        self._templates: dict[str, tuple[str, str]] = {}  # channel id -> (path, text)
-        self._rule_templates: dict[str, str] = {}  # path -> text
+        self._templates: dict[str, str] = {}  # channel id -> its template's path
         for channel in channels:
             target = channels.target(channel.id)
             if target is None:
@@ -88,23 +90,12 @@ class Deliverer:
             one = Apprise()
             one.add(target)
             self._apprise[channel.id] = one
-            url = target_url(target, privacy=True)
-            self._forms[channel.id] = "html" if url.startswith(EMAIL_SCHEMES) else "chat"
+            self._forms[channel.id] = form_of(channels, channel.id)
             chosen = options_for(channel, options or {})
             if chosen is not None and chosen.template:
-                self._templates[channel.id] = _load_template(
-                    chosen.template, self._forms[channel.id]
-                )
-
-    def _rule_template(self, path: str) -> str | None:
-        """A rule's template, read when first used; None (the default) if it is gone."""
-        if path not in self._rule_templates:
-            try:
-                self._rule_templates[path] = Path(path).read_text(encoding="utf-8")
-            except OSError as exc:
-                log.warning("template %s unreadable (%s); using the default", path, exc.strerror)
-                return None
-        return self._rule_templates[path]
+                # raises ConfigError naming file and line: a broken template stops the start
+                self.templates.add(chosen.template, self._forms[channel.id])
+                self._templates[channel.id] = chosen.template
 
     def knows(self, channel_id: str) -> bool:
         """Whether alerts for this channel can be delivered (it is still configured)."""
@@ -121,10 +112,17 @@ class Deliverer:
                 alert.title, alert.channel, "channel is no longer in the Apprise config"
             )
         form = self._forms[channel.id]
-        path, template = self._templates.get(channel.id, (None, None))
-        if alert.template:  # a rule's own template wins over the channel's
-            path, template = alert.template, self._rule_template(alert.template)
-        body = render_alert(alert, form, template, sources=sources, path=path)
+        # a rule's own template wins over the channel's
+        path = alert.template or self._templates.get(channel.id)
+        template = self.templates.text(path) if path else None
+        try:
+            body = render_alert(alert, form, template, sources=sources, path=path)
+        except ConfigError as exc:
+            if template is None:
+                raise  # the default template is broken: a bug, not the user's file
+            # good on the sample alerts, not on this one: the alert still goes out
+            log.error("template failed, using the default for %r: %s", alert.title, exc)
+            body = render_alert(alert, form, sources=sources)
         return await self._send(channel, alert_title(alert), body, form)
 
     async def deliver_digest(
@@ -175,18 +173,18 @@ class Deliverer:
         return DeliveryResult(ok=False, error=error, label=label)
 
 
+def form_of(channels: Channels, channel_id: str) -> Form:
+    """The form a channel's messages take: html for email, chat for other targets,
+    text on the console."""
+    target = channels.target(channel_id)
+    if target is None:
+        return "text"
+    return "html" if target_url(target, privacy=True).startswith(EMAIL_SCHEMES) else "chat"
+
+
 def options_for(channel: Channel, options: Mapping[str, ChannelOptions]) -> ChannelOptions | None:
     """A channel's options: those of the first of its tags (in name order) that has any."""
     return next((options[tag] for tag in sorted(channel.tags) if tag in options), None)
-
-
-def _load_template(path: str, form: Form) -> tuple[str, str]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read template: {exc.strerror}", path) from exc
-    validate_template(text, path, form=form)
-    return path, text
 
 
 def failure_reason(result: AppriseResult) -> str:
