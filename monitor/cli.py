@@ -113,6 +113,7 @@ def check(config: str | None, strict: bool, recent: str, max_share: float) -> No
     from monitor.core.rules.lint import Finding, lint, lint_notify, noisy_rules, percent
     from monitor.core.schedule import parse_duration
     from monitor.notify.channels import load_channels
+    from monitor.notify.deliver import check_channel_templates
     from monitor.rulebook import parse_rule_files
 
     try:
@@ -140,6 +141,10 @@ def check(config: str | None, strict: bool, recent: str, max_share: float) -> No
         tags = {tag for channel in channels for tag in channel.tags}
         every_rule = [rule for f in files for rule in f.rules]
         findings += lint_notify(every_rule, tags, str(settings.apprise_config))
+    # the rules' own templates were loaded with their files, above
+    templates, broken = check_channel_templates(channels, settings.channels)
+    template_findings = [Finding.from_error(e, str(settings.path)) for e in broken]
+    findings += template_findings
     scanned = noisy = 0
     if rules is not None and rules.rules:
         since = datetime.now(UTC) - timedelta(seconds=window)
@@ -165,11 +170,18 @@ def check(config: str | None, strict: bool, recent: str, max_share: float) -> No
         )
     else:
         failed = sum(
-            f.severity == "error" and f.path != str(settings.apprise_config) for f in findings
+            f.severity == "error"
+            and f.path != str(settings.apprise_config)
+            and f not in template_findings
+            for f in findings
         )
         click.echo(f"{settings.rules_dir}: not loaded, {_count(failed, 'error')}")
     if channels is not None:
         click.echo(f"{settings.apprise_config}: ok, alerts go to {_labels(channels.channels)}")
+    if templates:
+        many = _count(templates, "file")
+        state = f"{len(broken)} of {many} broken" if broken else f"ok, {many}"
+        click.echo(f"channel templates: {state}")
     if scanned:
         click.echo(
             f"recent items: {scanned} stored in the last {recent}, "

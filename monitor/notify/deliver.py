@@ -182,6 +182,36 @@ def form_of(channels: Channels, channel_id: str) -> Form:
     return "html" if target_url(target, privacy=True).startswith(EMAIL_SCHEMES) else "chat"
 
 
+def check_channel_templates(
+    channels: Channels | None, options: Mapping[str, ChannelOptions]
+) -> tuple[int, list[ConfigError]]:
+    """Load every channel template of the config as the service would: in the
+    form of each channel that uses it, or by its file name when none does (the
+    Apprise config is broken, or no channel has the tag yet). How many files
+    there are, and one error per broken file, naming its file and line."""
+    uses: dict[str, set[Form | None]] = {}
+    tags: dict[str, str] = {}
+    for tag, chosen in sorted(options.items()):
+        if chosen.template:
+            uses.setdefault(chosen.template, set())
+            tags.setdefault(chosen.template, tag)
+    for channel in channels if channels is not None else ():
+        picked = options_for(channel, options)
+        # the console (no target) prints plain text, without templates
+        if picked and picked.template and channels and channels.target(channel.id) is not None:
+            uses[picked.template].add(form_of(channels, channel.id))
+    book = TemplateBook()
+    errors = []
+    for path, forms in uses.items():
+        try:
+            for form in sorted(forms, key=str) or [None]:
+                book.add(path, form)
+        except ConfigError as exc:
+            note = f"{exc.message} (the template of channels: {tags[path]})"
+            errors.append(ConfigError(note, exc.path, exc.line))
+    return len(uses), errors
+
+
 def options_for(channel: Channel, options: Mapping[str, ChannelOptions]) -> ChannelOptions | None:
     """A channel's options: those of the first of its tags (in name order) that has any."""
     return next((options[tag] for tag in sorted(channel.tags) if tag in options), None)
