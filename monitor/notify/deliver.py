@@ -53,6 +53,10 @@ class DeliveryResult:
 
 _FORMATS = {"html": NotifyFormat.HTML, "chat": NotifyFormat.MARKDOWN, "text": NotifyFormat.TEXT}
 EMAIL_SCHEMES = ("mailto://", "mailtos://")
+# Targets that carry the title in a field of its own, read by programs: they get it
+# there as well. Chat services show a title above the body, so the chat form's
+# linked title would show twice: they get it in the body alone.
+WEBHOOK_SCHEMES = ("json://", "jsons://", "xml://", "xmls://", "form://", "forms://")
 GONE = "channel is no longer in the Apprise config"
 
 
@@ -81,6 +85,7 @@ class Deliverer:
         self._console = console  # None: sys.stdout at the time of printing
         self._apprise: dict[str, Apprise] = {}
         self._forms: dict[str, Form] = {}
+        self._titled: set[str] = set()  # channels that get the title apart from the body
         self._templates: dict[str, str] = {}  # channel id -> its template's path
         for channel in channels:
             target = channels.target(channel.id)
@@ -90,6 +95,8 @@ class Deliverer:
             one = Apprise()
             one.add(target)
             self._apprise[channel.id] = one
+            if target_url(target, privacy=True).startswith(WEBHOOK_SCHEMES):
+                self._titled.add(channel.id)
             self._forms[channel.id] = form_of(channels, channel.id)
             chosen = options_for(channel, options or {})
             if chosen is not None and chosen.template:
@@ -152,7 +159,8 @@ class Deliverer:
         try:
             result = await sender.async_notify(
                 body=body,
-                title=title,
+                # the chat form opens with the title, as a link
+                title="" if form == "chat" and channel.id not in self._titled else title,
                 body_format=_FORMATS[form],
                 timeout=self._timeout,
                 log_level=logging.WARNING,

@@ -2,8 +2,10 @@
 
 Three forms, each with a default template in ``templates/``:
 
-- ``chat``: short plain text for chat targets (title, link, rules, source and
-  time, snippet with ``**highlights**``);
+- ``chat``: short Markdown for chat targets: the title once, as a link; every
+  other line its own paragraph or list item, since chat clients that render
+  Markdown (Matrix, Slack, Discord, Telegram) join lines that are only broken;
+  the snippet's ``**highlights**`` in bold;
 - ``text``: the full plain-text email body;
 - ``html``: an HTML email body; everything from a feed is escaped, and the
   snippet's ``**term**`` markers become ``<mark>``.
@@ -20,6 +22,10 @@ Filters: ``utc`` (a time as "2023-07-18 09:30 UTC", or "time unknown"),
 ``isotime`` (ISO 8601, or ""), ``marks`` (``**term**`` to ``<mark>term</mark>``,
 the rest escaped), ``unmark`` (drops the markers) and ``web_link`` (the link
 when it is http or https, else "", so a ``javascript:`` link is never clickable).
+For Markdown (the chat form): ``md`` (feed text with Markdown's special
+characters escaped, so a title never turns into markup), ``md_marks`` (the same,
+keeping the snippet's ``**term**`` markers as bold) and ``md_link(url)`` (the
+text as a link to ``url`` when it is http or https, else the text alone).
 Custom templates may ``{% extends %}`` the defaults or import ``macros.html.j2``.
 
 Undefined names fail loudly (StrictUndefined): ``validate_template`` compiles a
@@ -29,6 +35,7 @@ with its file and line rather than a channel receiving a broken message.
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -102,6 +109,59 @@ def _web_link(url: str) -> str:
     return url.strip() if scheme in ("http", "https") else ""
 
 
+# Characters that make inline Markdown (emphasis, code, links, raw HTML, escapes)
+# in CommonMark and Python-Markdown alike. Only these are escaped: Slack's
+# conversion shows some escapes as written, so text is left as plain as it can be.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>])")
+# What opens a block when it starts a line (a quote's > is escaped anywhere).
+_MD_BLOCK = re.compile(r"^(#|[-+](?=\s|$))")
+_MD_ORDERED = re.compile(r"^(\d+)([.)])(?=\s|$)")
+_SPACES = re.compile(r"\s+")
+# What would end a link's destination early, or Slack's <url|label>.
+_URL_UNSAFE = re.compile(r"[\s()<>\\|\[\]`]")
+
+
+def _md_inline(text: str) -> str:
+    # one line: a line break in feed text would end the paragraph or list item
+    return _MD_INLINE.sub(r"\\\1", _SPACES.sub(" ", str(text)))
+
+
+def _unblock(line: str) -> str:
+    line = line.strip()
+    return _MD_ORDERED.sub(r"\1\\\2", _MD_BLOCK.sub(r"\\\1", line, count=1), count=1)
+
+
+def _md(text: str) -> str:
+    """Feed text for a Markdown message: shown as written, never as markup."""
+    return _unblock(_md_inline(text))
+
+
+def _md_marks(text: str) -> str:
+    """Like ``md``, with the snippet's ``**term**`` markers kept as bold. A
+    marker left without its pair is escaped."""
+    parts = str(text).split(_MARK)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out.append(_md_inline(part))
+        elif i < len(parts) - 1:
+            out.append(_MARK + _md_inline(part) + _MARK)
+        else:
+            out.append(_md_inline(_MARK + part))
+    return _unblock("".join(out))
+
+
+def _md_link(text: str, url: str) -> str:
+    """``[text](url)`` when the url is http or https, else the text alone. The
+    url's characters that Markdown or Slack would read as syntax are
+    percent-encoded, which a web server reads the same."""
+    href = _web_link(url)
+    if not href:
+        return _md(text)
+    safe = _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), href)
+    return f"[{_md_inline(text)}]({safe})"
+
+
 @cache
 def _environment(html: bool) -> Environment:
     env = Environment(
@@ -112,7 +172,16 @@ def _environment(html: bool) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.filters.update(utc=_utc, isotime=_isotime, marks=_marks, unmark=_unmark, web_link=_web_link)
+    env.filters.update(
+        utc=_utc,
+        isotime=_isotime,
+        marks=_marks,
+        unmark=_unmark,
+        web_link=_web_link,
+        md=_md,
+        md_marks=_md_marks,
+        md_link=_md_link,
+    )
     return env
 
 

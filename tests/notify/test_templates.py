@@ -13,7 +13,6 @@ from monitor.core.items import Item
 from monitor.errors import ConfigError
 from monitor.notify.templates import (
     TEMPLATE_DIR,
-    Form,
     alert_title,
     digest_title,
     render_alert,
@@ -73,24 +72,84 @@ def one(tree: LexborHTMLParser, selector: str) -> LexborNode:
 # -- single alerts ---------------------------------------------------------------------
 
 
-def test_chat_is_short_with_highlights_and_sources() -> None:
+# How the chat form looks once rendered is in test_chat_rendering.py; here, its source.
+
+
+def test_chat_is_markdown_with_a_linked_title_highlights_and_sources() -> None:
     text = render_alert(ALERT, "chat", sources=SOURCES)
-    assert text.splitlines() == [
-        TITLE,
-        "https://news.example.org/world/strait-1",
-        "Rules: taiwan-pressure, naval-moves",
-        "Matched: Taiwan Strait, warships",
-        "Example World · 2024-05-01 11:55 UTC",
-        SNIPPET,
-        "Also reported by: Harbour Times, Evil <Feed>",
+    assert text.split("\n") == [
+        r"[Warships \<script\>alert(1)\</script\> gather & wait]"
+        "(https://news.example.org/world/strait-1)",
+        "",
+        r"Chinese **warships** gathered in the **Taiwan Strait** near \<b\>Kinmen\</b\>.",
+        "",
+        "- Example World · 2024-05-01 11:55 UTC",
+        "- Rules: taiwan-pressure, naval-moves",
+        "- Matched: Taiwan Strait, warships",
+        "- Also reported by: [Harbour Times](https://harbour.example.com/strait?a=1&b=2), "
+        r"Evil \<Feed\>",
     ]
 
 
 def test_chat_leaves_out_what_the_alert_lacks() -> None:
     bare = make_alert("Quiet story", link="", published=None, snippet="", terms=())
     assert render_alert(bare, "chat") == (
-        "Quiet story\nRules: taiwan-pressure, naval-moves\nExample World · time unknown"
+        "Quiet story\n\n- Example World · time unknown\n- Rules: taiwan-pressure, naval-moves"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "markdown"),
+    [
+        ("plain words, 20% & more", "plain words, 20% & more"),
+        (
+            "*stars* _under_ `code` [box] <tag> back\\slash",
+            (r"\*stars\* \_under\_ \`code\` \[box\] \<tag\> back\\slash"),
+        ),
+        ("# 5 things", r"\# 5 things"),
+        ("- not a list", r"\- not a list"),
+        ("+ not a list", r"\+ not a list"),
+        ("-5 degrees", "-5 degrees"),
+        ("1984. The year", r"1984\. The year"),
+        ("1984 was a year", "1984 was a year"),
+        ("> not a quote", r"\> not a quote"),
+        ("two\nlines  and   spaces", "two lines and spaces"),
+    ],
+)
+def test_feed_text_in_chat_is_never_markup(text: str, markdown: str) -> None:
+    alert = make_alert(text, link="", snippet="")
+    assert render_alert(alert, "chat").split("\n")[0] == markdown
+
+
+@pytest.mark.parametrize(
+    ("snippet", "markdown"),
+    [
+        ("the **term** here", "the **term** here"),
+        ("**Taiwan**'s *own* <b>", r"**Taiwan**'s \*own\* \<b\>"),
+        ("**two** terms, **both** bold", "**two** terms, **both** bold"),
+        ("one ** left", r"one \*\* left"),
+        ("- **tariffs** first", r"\- **tariffs** first"),
+    ],
+)
+def test_chat_snippets_keep_their_highlights_and_nothing_else(snippet: str, markdown: str) -> None:
+    alert = make_alert(snippet=snippet)
+    assert render_alert(alert, "chat").split("\n")[2] == markdown
+
+
+@pytest.mark.parametrize(
+    ("link", "markdown"),
+    [
+        ("https://x.example/a_b?c=1&d=2#e", "[T](https://x.example/a_b?c=1&d=2#e)"),
+        ("https://x.example/wiki/A_(b) c", "[T](https://x.example/wiki/A_%28b%29%20c)"),
+        ("https://x.example/<x>|[y]", "[T](https://x.example/%3Cx%3E%7C%5By%5D)"),
+        ("javascript:alert(1)", "T"),
+        ("ftp://x.example/file", "T"),
+    ],
+)
+def test_chat_links_only_to_the_web_and_keep_their_destination_whole(
+    link: str, markdown: str
+) -> None:
+    assert render_alert(make_alert("T", link=link), "chat").split("\n")[0] == markdown
 
 
 def test_text_email_has_everything_in_plain_text() -> None:
@@ -172,9 +231,8 @@ DIGEST = [ALERT, SECOND, THIRD]
 DIGEST_SOURCES = {"v1:ferry": [("Island Post", "https://island.example.net/ferry")]}
 
 
-@pytest.mark.parametrize("form", ["chat", "text"])
-def test_plain_digests_list_every_item_in_order(form: Form) -> None:
-    text = render_digest(DIGEST, form, sources=DIGEST_SOURCES)
+def test_plain_digests_list_every_item_in_order() -> None:
+    text = render_digest(DIGEST, "text", sources=DIGEST_SOURCES)
     assert text.startswith("newsmon digest: 3 alerts")
     positions = [text.index(title) for title in (TITLE, "Ferries <cancelled>", "Talks resume")]
     assert positions == sorted(positions)
@@ -184,14 +242,18 @@ def test_plain_digests_list_every_item_in_order(form: Form) -> None:
     assert "https://news.example.org/ferry" in text
 
 
-def test_chat_digest_is_a_numbered_list() -> None:
-    lines = render_digest(DIGEST, "chat").splitlines()
-    assert [line for line in lines if line[:2] in ("1.", "2.", "3.")] == [
-        f"1. {TITLE}",
-        "2. Ferries <cancelled>",
-        "3. Talks resume",
+def test_chat_digest_is_a_numbered_list_of_one_line_per_story() -> None:
+    assert render_digest(DIGEST, "chat", sources=DIGEST_SOURCES).split("\n") == [
+        "**newsmon digest: 3 alerts**",
+        "",
+        r"1. [Warships \<script\>alert(1)\</script\> gather & wait]"
+        "(https://news.example.org/world/strait-1) · Example World · 2024-05-01 11:55 UTC"
+        " · taiwan-pressure, naval-moves",
+        r"2. [Ferries \<cancelled\>](https://news.example.org/ferry) · Example World"
+        " · 2024-05-01 11:55 UTC · taiwan-pressure, naval-moves"
+        " · also reported by [Island Post](https://island.example.net/ferry)",
+        "3. Talks resume · Example World · time unknown · taiwan-pressure, naval-moves",
     ]
-    assert "Example World · time unknown · taiwan-pressure, naval-moves" in lines
 
 
 def test_text_digest_has_each_story_in_full() -> None:
