@@ -121,7 +121,8 @@ def build_feeds(feeds: int, items: int, fraction: float) -> dict[str, str]:
     """Path -> RSS document; item g of all is a matching story when the running
     share of matching items would otherwise fall below ``fraction``."""
     pool = stories()
-    start = datetime(2025, 1, 6, 10, 0, tzinfo=UTC)
+    # recent, one second apart: older items would be old news (alerts.max_item_age)
+    start = datetime.now(UTC).replace(microsecond=0)
     documents = {}
     for n in range(feeds):
         entries = []
@@ -135,7 +136,7 @@ def build_feeds(feeds: int, items: int, fraction: float) -> dict[str, str]:
                 "link": f"https://news.example.org/bench/{n}/{i}",  # see ITEM_LINK
                 "guid": f"urn:newsmon-bench:{n}:{i}",
                 "description": f"<p>{story.get('summary', '')}</p>",
-                "pubDate": start - timedelta(minutes=g),
+                "pubDate": start - timedelta(seconds=g),
             }
             if story.get("content"):
                 entry["content"] = "".join(

@@ -98,6 +98,8 @@ class Fetch(_Strict):
 class Alerts(_Strict):
     max_age: Duration = 24 * 3600.0  # retry a failing channel this long, then dead-letter
     story_window: Duration = 24 * 3600.0  # copies of a story within this make one alert
+    # items published longer before they are first seen are recorded but never alert
+    max_item_age: Duration = Field(default=48 * 3600.0, gt=0)
 
 
 class Health(_Strict):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.core.items import Item
@@ -98,6 +98,17 @@ def routes_to(fired: Fired, channel: Channel) -> bool:
         return channel.tags != {ADMIN_TAG}
     # Apprise lowercases tags; so do we, so `notify: [Chat]` reaches `tag: chat`
     return bool(channel.tags.intersection(t.lower() for t in fired.notify))
+
+
+def is_news(published: datetime | None, first_seen: datetime, max_age: timedelta) -> bool:
+    """Whether an item may alert: published at most ``max_age`` before it was first seen.
+
+    Older items are recorded but stay quiet, so a first start or a newly added
+    feed does not flood the channels with what the feed still carries. An item
+    without a date counts as published when first seen; one dated after that
+    (a feed's clock or time zone off) is news too.
+    """
+    return published is None or first_seen - published <= max_age
 
 
 def alerts_for(item: Item, fired: Sequence[Fired], channels: Iterable[Channel]) -> list[Alert]:

@@ -19,7 +19,7 @@ from typing import Any, cast
 import faust
 
 from monitor.config import Feed, Settings
-from monitor.core.alerts import Alert, alerts_for
+from monitor.core.alerts import Alert, alerts_for, is_news
 from monitor.core.health import HealthPolicy, assess, notice, updated_cadence
 from monitor.core.items import Item
 from monitor.fetch.http import Fetcher
@@ -297,6 +297,17 @@ class Pipeline:
         fields = item.fields()
         fired = [m.fired(fields) for m in self.rulebook.current.match(fields)]
         now = self.clock()
+        max_item_age = timedelta(seconds=self.settings.alerts.max_item_age)
+        if fired and not is_news(item.published, now, max_item_age):
+            # old news a feed still carries (a first start, a new feed): seen, kept
+            # for replay, never alerted
+            log.info(
+                "old news, no alert: %s — %s (published %s, before alerts.max_item_age)",
+                item.title,
+                ", ".join(f.rule for f in fired),
+                f"{item.published:%Y-%m-%d %H:%M} UTC",
+            )
+            fired = []
         if not fired:
             await self.store.record_item(item, [], now)
             return []
