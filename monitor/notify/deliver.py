@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import smtplib
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,10 +22,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from apprise import Apprise, AppriseResult, NotifyFormat
+from apprise.conversion import html_to_text
 
 from monitor.core.alerts import ADMIN_TAG, Alert, Channel
 from monitor.errors import ConfigError
 from monitor.notify.channels import Channels, target_url
+from monitor.notify.mail import MailServer, send_mail
 from monitor.notify.templatebook import TemplateBook
 from monitor.notify.templates import (
     Form,
@@ -63,8 +66,9 @@ GONE = "channel is no longer in the Apprise config"
 class Deliverer:
     """Sends messages (one alert, a digest, an admin notice) to the channels they name.
 
-    Email channels get the HTML form (Apprise adds the plain-text part), chat
-    and webhooks the short Markdown form, the console the plain-text form.
+    Email channels get the HTML form with the text form as its plain-text part
+    (sent over the SMTP server of their Apprise URL, see ``monitor.notify.mail``),
+    chat and webhooks the short Markdown form, the console the plain-text form.
     ``options`` (config ``channels:``, by tag) may give a channel its own template.
     Custom templates come from ``templates``, which holds their last good texts
     (``Rulebook.watch`` keeps it up to date).
@@ -85,6 +89,7 @@ class Deliverer:
         self._console = console  # None: sys.stdout at the time of printing
         self._apprise: dict[str, Apprise] = {}
         self._forms: dict[str, Form] = {}
+        self._mail: dict[str, MailServer] = {}  # email channels we send ourselves
         self._titled: set[str] = set()  # channels that get the title apart from the body
         self._templates: dict[str, str] = {}  # channel id -> its template's path
         for channel in channels:
@@ -95,6 +100,8 @@ class Deliverer:
             one = Apprise()
             one.add(target)
             self._apprise[channel.id] = one
+            if (mail := MailServer.of(target)) is not None:
+                self._mail[channel.id] = mail
             if target_url(target, privacy=True).startswith(WEBHOOK_SCHEMES):
                 self._titled.add(channel.id)
             self._forms[channel.id] = form_of(channels, channel.id)
@@ -130,7 +137,10 @@ class Deliverer:
             # good on the sample alerts, not on this one: the alert still goes out
             log.error("template failed, using the default for %r: %s", alert.title, exc)
             body = render_alert(alert, form, sources=sources)
-        return await self._send(channel, alert_title(alert), body, form)
+        plain = None  # an email's plain-text part: the text template's, with the default HTML
+        if form == "html" and template is None:  # (else the user's HTML, stripped)
+            plain = render_alert(alert, "text", sources=sources)
+        return await self._send(channel, alert_title(alert), body, form, plain)
 
     async def deliver_digest(
         self, channel_id: str, alerts: Sequence[Alert], sources: Mapping[str, Sequence[Source]]
@@ -141,7 +151,8 @@ class Deliverer:
             return self._failed("digest", channel_id, GONE)
         form = self._forms[channel.id]
         body = render_digest(alerts, form, sources=sources)
-        return await self._send(channel, digest_title(alerts), body, form)
+        plain = render_digest(alerts, "text", sources=sources) if form == "html" else None
+        return await self._send(channel, digest_title(alerts), body, form, plain)
 
     async def deliver_admin(self, title: str, body: str) -> list[DeliveryResult]:
         """A notice about the service itself, to the channels tagged ``admin``."""
@@ -151,11 +162,17 @@ class Deliverer:
             )
         )
 
-    async def _send(self, channel: Channel, title: str, body: str, form: Form) -> DeliveryResult:
+    async def _send(
+        self, channel: Channel, title: str, body: str, form: Form, plain: str | None = None
+    ) -> DeliveryResult:
+        """``plain``: an email's plain-text part, when ``body`` is its HTML."""
         sender = self._apprise.get(channel.id)
         if sender is None:
             self._print(title, body)
             return DeliveryResult(ok=True, label=channel.label)
+        mail = self._mail.get(channel.id)
+        if mail is not None:
+            return await self._send_mail(channel, mail, title, body, form, plain)
         try:
             result = await sender.async_notify(
                 body=body,
@@ -171,6 +188,29 @@ class Deliverer:
             log.debug("%r delivered to %s", title, channel.label)
             return DeliveryResult(ok=True, label=channel.label)
         return self._failed(title, channel.label, failure_reason(result))
+
+    async def _send_mail(
+        self,
+        channel: Channel,
+        mail: MailServer,
+        title: str,
+        body: str,
+        form: Form,
+        plain: str | None,
+    ) -> DeliveryResult:
+        if form == "html":
+            stripped = plain if plain is not None else html_to_text(body)  # type: ignore[no-untyped-call]
+            text, html = str(stripped), body
+        else:
+            text, html = body, None
+        try:
+            await asyncio.wait_for(
+                asyncio.to_thread(send_mail, mail, title, text, html), self._timeout
+            )
+        except (smtplib.SMTPException, OSError, TimeoutError) as exc:
+            return self._failed(title, channel.label, smtp_reason(exc))
+        log.debug("%r delivered to %s", title, channel.label)
+        return DeliveryResult(ok=True, label=channel.label)
 
     def _print(self, title: str, body: str) -> None:
         out = self._console or sys.stdout
@@ -223,6 +263,20 @@ def check_channel_templates(
 def options_for(channel: Channel, options: Mapping[str, ChannelOptions]) -> ChannelOptions | None:
     """A channel's options: those of the first of its tags (in name order) that has any."""
     return next((options[tag] for tag in sorted(channel.tags) if tag in options), None)
+
+
+def smtp_reason(exc: BaseException) -> str:
+    """Why an email was not sent, in the mail server's words where it gave any."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reply = exc.smtp_error
+        text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+        return f"SMTP server answered {exc.smtp_code}: {text}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refused = ", ".join(sorted(exc.recipients))
+        return f"SMTP server refused the recipients: {refused}"
+    if isinstance(exc, TimeoutError):
+        return "SMTP server did not answer in time"
+    return f"SMTP: {exc}" if str(exc) else f"SMTP: {type(exc).__name__}"
 
 
 def failure_reason(result: AppriseResult) -> str:

@@ -64,9 +64,9 @@ async def test_an_alert_arrives_by_email_with_what_a_reader_needs(
     assert message["To"].addresses[0].addr_spec == TO_ADDR
     body = text_of(message)
     assert "https://news.example.org/world/strait-1" in body
-    assert "taiwan-pressure, naval-moves" in body
-    assert "Chinese warships gathered in the Taiwan Strait on Wednesday." in body
-    assert "Example World · 2024-05-01 11:55 UTC" in body
+    assert "Rules:   taiwan-pressure, naval-moves" in body
+    assert "Chinese **warships** gathered in the **Taiwan Strait** on Wednesday." in body
+    assert "Time:    2024-05-01 11:55 UTC" in body
     html = next(p for p in message.walk() if p.get_content_type() == "text/html").get_content()
     assert "<mark>warships</mark>" in html
     assert smtp.logins == ["newsmon"]
