@@ -37,4 +37,3 @@ def test_age_is_measured_across_time_zones() -> None:
     published = datetime(2024, 5, 6, 15, 0, tzinfo=taipei)
     assert not is_news(published, SEEN, MAX_AGE)
     assert is_news(published, SEEN, MAX_AGE + timedelta(hours=3))
-
