@@ -52,7 +52,12 @@ class Lanes:
 
 
 def make_app(settings: Settings) -> faust.App:
+    # Faust makes its data directory (default "{name}-data" in the working
+    # directory) at start, one level only: keep it under data_dir with the rest.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     common: dict[str, Any] = {
+        # Faust formats it ("{conf.name}"): a brace in the path is literal
+        "datadir": str(settings.data_dir / "stream").replace("{", "{{").replace("}", "}}"),
         "store": "memory://",
         "web_enabled": False,
         "value_serializer": "json",

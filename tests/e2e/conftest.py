@@ -54,7 +54,7 @@ class Worker:
             ],
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
-            cwd=self.service.root,
+            cwd=self.service.cwd,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         if wait:
@@ -125,6 +125,7 @@ class Service:
         log_level: str = "INFO",
     ) -> None:
         self.root = root
+        self.cwd = root  # where the workers are started from
         self.feeds = feeds
         self.smtp = smtp
         self.webhook = webhook
