@@ -3,7 +3,9 @@
 The index of recent stories lives in memory (``monitor.core.stories``) and is
 kept in step with the store, where every worker records its items' signatures:
 before each lookup it takes in what was recorded since its last look, so a
-copy matched on another worker is found here too.
+copy matched on another worker is found here too. The pipeline looks, joins and
+records inside one ``Store.serialized`` transaction, so two workers matching
+copies of one story at the same moment cannot both start it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime, timedelta
 
 from monitor.core.items import Item
 from monitor.core.stories import StoryIndex, StorySignature, signature
-from monitor.store import Store, StoryEntry
+from monitor.store import Store, StoreUnit, StoryEntry
 
 DEFAULT_WINDOW = timedelta(hours=24)
 OVERLAP = timedelta(minutes=1)
@@ -28,12 +30,13 @@ class StoryBook:
         self._known: dict[str, datetime] = {}
         self._since: datetime | None = None
 
-    async def refresh(self, now: datetime) -> None:
+    async def refresh(self, now: datetime, unit: StoreUnit | None = None) -> None:
         """Take in the items recorded since the last look (by any worker)."""
         since = self._since or now - self.window
         # look a little further back than last time: another worker's clock, or
         # its transaction, may put a row just before the newest one seen here
-        for row in await self.store.stories_since(since - OVERLAP):
+        source: Store | StoreUnit = unit if unit is not None else self.store
+        for row in await source.stories_since(since - OVERLAP):
             if row.fingerprint in self._known:
                 continue
             try:
@@ -47,9 +50,10 @@ class StoryBook:
         self._known = {fp: at for fp, at in self._known.items() if at >= since - OVERLAP}
         self.index.expire(now)
 
-    async def assign(self, item: Item, now: datetime) -> StoryEntry:
-        """The story ``item`` belongs to: an earlier one it copies, else a new one of its own."""
-        await self.refresh(now)
+    async def assign(self, item: Item, now: datetime, unit: StoreUnit | None = None) -> StoryEntry:
+        """The story ``item`` belongs to: an earlier one it copies, else a new one of
+        its own. Pass the ``serialized`` unit the item is recorded in."""
+        await self.refresh(now, unit)
         sig = signature(item.title, item.summary or item.content)
         story = self.index.find(sig, item.link, now) or item.fingerprint
         self.index.add(story, sig, item.link, now)

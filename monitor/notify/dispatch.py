@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -30,7 +30,7 @@ from monitor.core.outbox import next_attempt
 from monitor.core.policy import ChannelPolicy, Decision, Digest, DigestSchedule, HoldUntil
 from monitor.notify.deliver import Deliverer, options_for
 from monitor.notify.templates import Source
-from monitor.store import PendingAlert, Plan, Store
+from monitor.store import PendingAlert, Plan, Store, StoreUnit
 
 if TYPE_CHECKING:
     from monitor.config import ChannelOptions
@@ -47,14 +47,6 @@ class Dispatcher:
     options: Mapping[str, ChannelOptions]  # by Apprise tag
     timezone: ZoneInfo
     max_age: timedelta = timedelta(hours=24)
-    # Alerts planned to go out at once on a rate-limited channel and not yet
-    # delivered (channel -> alert key -> lease end). The store counts only
-    # messages sent, so without these every item of one poll, planned before
-    # any of them is delivered, would pass the limit. A plan counts until its
-    # alert is delivered or given up, or its lease ends (by then it is sent and
-    # counted, or the retry loop has it; either way no plan here settles it,
-    # as when another worker delivers it).
-    _unsent: dict[str, dict[str, datetime]] = field(default_factory=dict)
 
     def policy(self, channel_id: str) -> ChannelPolicy | None:
         channel = self.deliverer.channels.get(channel_id)
@@ -69,30 +61,39 @@ class Dispatcher:
         )
 
     async def plan(
-        self, alerts: Sequence[Alert], fired: Iterable[Fired], now: datetime, lease: timedelta
+        self,
+        alerts: Sequence[Alert],
+        fired: Iterable[Fired],
+        now: datetime,
+        lease: timedelta,
+        unit: StoreUnit,
     ) -> dict[str, Plan]:
-        """When each alert is to go out; those sent now are leased to the notify agent."""
+        """When each alert is to go out; those sent now are leased to the notify
+        agent. ``unit``: the ``serialized`` transaction the alerts are enqueued in,
+        so the rate limit counts every worker's alerts."""
         digests = {f.rule: f.digest for f in fired}
         return {
             alert.channel: await self._plan(
-                alert, [digests.get(rule) for rule in alert.rules], now, lease
+                alert, [digests.get(rule) for rule in alert.rules], now, lease, unit
             )
             for alert in alerts
         }
 
     async def replan(
-        self, rows: Sequence[PendingAlert], now: datetime, lease: timedelta
+        self, rows: Sequence[PendingAlert], now: datetime, lease: timedelta, unit: StoreUnit
     ) -> list[PendingAlert]:
         """Plan again the alerts that came due (quiet hours over, or a retry):
         those to send now are returned, leased; the others are put back in the
         outbox, held again or moved into a digest."""
         send = []
-        for row in rows:
-            plan = await self._plan(row.alert, [], now, lease)
+        for i, row in enumerate(rows):
+            # the claim leased them all: those not decided yet do not count
+            undecided = [r.id for r in rows[i:]]
+            plan = await self._plan(row.alert, [], now, lease, unit, undecided)
             if plan == Plan(not_before=now + lease):
                 send.append(row)
             else:
-                await self.store.replan(row.id, plan)
+                await unit.replan(row.id, plan)
         return send
 
     async def _plan(
@@ -101,37 +102,23 @@ class Dispatcher:
         rule_digests: Sequence[DigestSchedule | None],
         now: datetime,
         lease: timedelta,
+        unit: StoreUnit,
+        undecided: Sequence[int] = (),
     ) -> Plan:
         policy = self.policy(alert.channel)
-        limited = policy is not None and policy.max_per_hour is not None
         sent = 0
-        if limited:
-            sent = await self.store.sent_since(alert.channel, now - timedelta(hours=1))
-            # no await from here to the plan's reservation: concurrent plans see it
-            sent += self._unsent_count(alert.channel, now)
+        if policy is not None and policy.max_per_hour is not None:
+            # in the database, so two workers count each other's: messages sent in
+            # the last hour, and alerts enqueued to go out on their own (those of
+            # this transaction and every worker's before it)
+            sent = await unit.sent_since(alert.channel, now - timedelta(hours=1))
+            sent += await unit.going_out(alert.channel, now + lease, undecided)
         decision: Decision = plan_delivery(rule_digests, policy, sent, now, self.timezone)
         if isinstance(decision, Digest):
             return Plan(not_before=decision.due, digest_due=decision.due)
         if isinstance(decision, HoldUntil):
             return Plan(not_before=decision.when)
-        if limited:
-            self._unsent.setdefault(alert.channel, {})[alert.key] = now + lease
         return Plan(not_before=now + lease)
-
-    def unplanned(self, alerts: Iterable[Alert]) -> None:
-        """Forget the plans of alerts that were not enqueued after all (a later
-        copy of a story the channel has heard of), so they use up no rate limit."""
-        for alert in alerts:
-            self._settled(alert)
-
-    def _unsent_count(self, channel: str, now: datetime) -> int:
-        unsent = self._unsent.get(channel, {})
-        for key in [key for key, until in unsent.items() if until <= now]:
-            del unsent[key]
-        return len(unsent)
-
-    def _settled(self, alert: Alert) -> None:
-        self._unsent.get(alert.channel, {}).pop(alert.key, None)
 
     async def sources(self, alert: Alert, story: str | None) -> list[Source]:
         """The other feeds that carried this alert's story."""
@@ -152,12 +139,10 @@ class Dispatcher:
         result = await self.deliverer.deliver(alert, await self.sources(alert, story))
         if result.ok:
             await self.store.mark_delivered(alert_id, now)
-            self._settled(alert)  # counted by the store from now on
             return True
         error = result.error or "delivery failed"
         if now - created_at >= self.max_age:
             await self.store.mark_dead(alert_id, error, now)
-            self._settled(alert)
             await self.admin(
                 f"alert given up: {alert.title}",
                 f"An alert to {result.label} failed for {self.max_age} and was given up.\n"

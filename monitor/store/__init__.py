@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from contextlib import AbstractAsyncContextManager
 from typing import Literal, Protocol, get_args
 
 from monitor.core.alerts import Alert
@@ -132,6 +133,31 @@ class OutboxSummary:
 class Store(Protocol):
     async def open(self) -> None:
         """Connect; create the schema when missing, upgrade it when older.
+class StoreUnit(Protocol):
+    """The store calls of one ``Store.serialized`` transaction: what matching an
+    item needs to read and write while no other worker matches."""
+
+    async def stories_since(self, since: datetime) -> list[StoryRow]: ...
+
+    async def sent_since(self, channel: str, since: datetime) -> int: ...
+
+    async def going_out(
+        self, channel: str, until: datetime, excluding: Sequence[int] = ()
+    ) -> int: ...
+
+    async def record_item_by_channel(
+        self,
+        item: Item,
+        alerts: Sequence[Alert],
+        now: datetime,
+        *,
+        story: StoryEntry | None = None,
+        plans: Mapping[str, Plan] | None = None,
+    ) -> dict[str, int]: ...
+
+    async def replan(self, alert_id: int, plan: Plan) -> None: ...
+
+
 
         Raises ``ConfigError`` when the database cannot be reached or prepared,
         or was upgraded by a newer newsmon.
@@ -301,6 +327,17 @@ class Store(Protocol):
         message about it (a Kafka rebalance) must not send it again."""
 
     async def outbox_summary(self) -> OutboxSummary:
+    async def going_out(self, channel: str, until: datetime, excluding: Sequence[int] = ()) -> int:
+        """How many undelivered alerts to ``channel`` are to go out on their own by
+        ``until`` (leased to be sent now, or due for a retry), but those of the
+        ids ``excluding``: being sent, so they count against the rate limit."""
+
+    def serialized(self) -> AbstractAsyncContextManager[StoreUnit]:
+        """One transaction that no other worker's ``serialized`` runs beside: a
+        story joined, its alerts planned against the channels' counts and
+        enqueued, all as one step, so copies of a story matched on two workers at
+        the same moment make one alert, and the workers keep to one rate limit."""
+
         """How many outbox rows are pending, in a digest, dead and delivered."""
 
 

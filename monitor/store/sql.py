@@ -84,6 +84,9 @@ from monitor.store.schema import (
 _CHUNK = 500
 _BUSY_TIMEOUT_MS = 10_000
 _MAX_ERROR_CHARS = 2_000
+# The advisory lock that serializes matching across workers (any fixed number
+# of our own): held while a story is joined and its alerts planned and enqueued.
+_MATCH_LOCK = 0x6E65_7773_6D6F_6E  # "newsmon"
 
 # A worker's agents (scheduler, fetch, match, notify, retries) share its pool.
 _POSTGRES_ENGINE: dict[str, Any] = {
@@ -229,6 +232,22 @@ class SqlStore:
             yield conn
 
     def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
+    def _within(
+        self, conn: AsyncConnection | None, write: bool
+    ) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        """The unit's connection when a call is part of one, else a transaction of its own."""
+        return contextlib.nullcontext(conn) if conn is not None else self._tx(write)
+
+    @contextlib.asynccontextmanager
+    async def serialized(self) -> AsyncIterator[SqlUnit]:
+        """See ``Store.serialized``: one transaction, and no other worker's at once.
+        PostgreSQL: a transaction-scoped advisory lock, released at commit or
+        rollback; SQLite: writes are serialized in the process already."""
+        async with self._tx(write=True) as conn:
+            if self._dialect == "postgresql":
+                await conn.execute(select(func.pg_advisory_xact_lock(_MATCH_LOCK)))
+            yield SqlUnit(self, conn)
+
         if self._dialect == "sqlite":
             return sqlite.insert(table)
         return postgresql.insert(table)
@@ -340,6 +359,7 @@ class SqlStore:
         story: StoryEntry | None = None,
         plans: Mapping[str, Plan] | None = None,
     ) -> dict[str, int]:
+        within: AsyncConnection | None = None,
         """See ``Store.record_item_by_channel``."""
         strays = [a.key for a in alerts if a.fingerprint != item.fingerprint]
         if strays:
@@ -359,7 +379,7 @@ class SqlStore:
         story_id = story.story_id if story is not None else item.fingerprint
         plans = plans or {}
         ids: dict[str, int] = {}
-        async with self._tx(write=True) as conn:
+        async with self._within(within, write=True) as conn:
             if (await conn.execute(mark_seen)).first() is None:
                 return ids  # seen before: this is a redelivery or a restart
             await conn.execute(self._item_text(item, now))
@@ -423,13 +443,15 @@ class SqlStore:
             .on_conflict_do_nothing(index_elements=[story_items.c.fingerprint])
         )
 
-    async def stories_since(self, since: datetime) -> list[StoryRow]:
+    async def stories_since(
+        self, since: datetime, within: AsyncConnection | None = None
+    ) -> list[StoryRow]:
         query = (
             select(story_items)
             .where(story_items.c.seen_at > since)
             .order_by(story_items.c.seen_at, story_items.c.fingerprint)
         )
-        async with self._tx(write=False) as conn:
+        async with self._within(within, write=False) as conn:
             rows = (await conn.execute(query)).all()
         return [
             StoryRow(
@@ -637,7 +659,9 @@ class SqlStore:
         async with self._tx(write=True) as conn:
             await conn.execute(stmt)
 
-    async def replan(self, alert_id: int, plan: Plan) -> None:
+    async def replan(
+        self, alert_id: int, plan: Plan, within: AsyncConnection | None = None
+    ) -> None:
         stmt = (
             update(outbox)
             .where(outbox.c.id == alert_id, self._unsettled)
@@ -675,10 +699,12 @@ class SqlStore:
 
     async def record_message(self, channel: str, now: datetime, kind: MessageKind) -> None:
         _check_kind(kind)
-        async with self._tx(write=True) as conn:
+        async with self._within(within, write=True) as conn:
             await conn.execute(messages.insert().values(channel=channel, sent_at=now, kind=kind))
 
-    async def sent_since(self, channel: str, since: datetime) -> int:
+    async def sent_since(
+        self, channel: str, since: datetime, within: AsyncConnection | None = None
+    ) -> int:
         query = (
             select(func.count())
             .select_from(messages)
@@ -715,7 +741,29 @@ class SqlStore:
             count(outbox.c.delivered_at.is_(None) & outbox.c.dead_at.is_not(None)),
             count(outbox.c.delivered_at.is_not(None)),
         )
-        async with self._tx(write=False) as conn:
+        async with self._within(within, write=False) as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def going_out(
+        self,
+        channel: str,
+        until: datetime,
+        excluding: Sequence[int] = (),
+        within: AsyncConnection | None = None,
+    ) -> int:
+        """See ``Store.going_out``."""
+        query = (
+            select(func.count())
+            .select_from(outbox)
+            .where(
+                outbox.c.channel == channel,
+                self._unsettled,
+                outbox.c.digest_due.is_(None),
+                outbox.c.next_attempt_at <= until,
+                outbox.c.id.not_in(list(excluding)),
+            )
+        )
+        async with self._within(within, write=False) as conn:
             pending, digest, dead, delivered = (await conn.execute(query)).one()
         return OutboxSummary(
             pending=int(pending), digest=int(digest), dead=int(dead), delivered=int(delivered)
@@ -769,3 +817,36 @@ def _pending(row: Row[Any]) -> PendingAlert:
         digest_due=row.digest_due,
         dead_at=row.dead_at,
     )
+
+
+class SqlUnit:
+    """Store calls made inside one ``serialized`` transaction (see ``StoreUnit``)."""
+
+    def __init__(self, store: SqlStore, conn: AsyncConnection) -> None:
+        self._store = store
+        self._conn = conn
+
+    async def stories_since(self, since: datetime) -> list[StoryRow]:
+        return await self._store.stories_since(since, within=self._conn)
+
+    async def sent_since(self, channel: str, since: datetime) -> int:
+        return await self._store.sent_since(channel, since, within=self._conn)
+
+    async def going_out(self, channel: str, until: datetime, excluding: Sequence[int] = ()) -> int:
+        return await self._store.going_out(channel, until, excluding, within=self._conn)
+
+    async def record_item_by_channel(
+        self,
+        item: Item,
+        alerts: Sequence[Alert],
+        now: datetime,
+        *,
+        story: StoryEntry | None = None,
+        plans: Mapping[str, Plan] | None = None,
+    ) -> dict[str, int]:
+        return await self._store.record_item_by_channel(
+            item, alerts, now, story=story, plans=plans, within=self._conn
+        )
+
+    async def replan(self, alert_id: int, plan: Plan) -> None:
+        await self._store.replan(alert_id, plan, within=self._conn)

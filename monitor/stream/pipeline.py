@@ -311,11 +311,13 @@ class Pipeline:
         if not fired:
             await self.store.record_item(item, [], now)
             return []
-        story = await self.stories.assign(item, now)
         alerts = alerts_for(item, fired, self.channels.channels)
-        plans = await self.dispatcher.plan(alerts, fired, now, ALERT_LEASE)
-        ids = await self.store.record_item_by_channel(item, alerts, now, story=story, plans=plans)
-        self.dispatcher.unplanned(a for a in alerts if a.channel not in ids)
+        # one step that no other worker takes at once: a copy of a story another
+        # worker is matching joins it, and the rate limits count both workers'
+        async with self.store.serialized() as unit:
+            story = await self.stories.assign(item, now, unit)
+            plans = await self.dispatcher.plan(alerts, fired, now, ALERT_LEASE, unit)
+            ids = await unit.record_item_by_channel(item, alerts, now, story=story, plans=plans)
         if not ids:
             # Seen before (a redelivery after a worker died between recording the
             # item and sending its alerts), or a copy of a story every channel has
@@ -399,6 +401,7 @@ class Pipeline:
             now = self.clock()
             claimed = await self.store.claim_alerts(now, now + ALERT_LEASE)
             # planned again: quiet hours may have begun, or the rate limit been reached
-            due = await self.dispatcher.replan(claimed, now, ALERT_LEASE)
+            async with self.store.serialized() as unit:
+                due = await self.dispatcher.replan(claimed, now, ALERT_LEASE, unit)
             await asyncio.gather(*[await self._send_alert(pending) for pending in due])
             await self.dispatcher.send_digests(now)
