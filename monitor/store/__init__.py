@@ -28,9 +28,9 @@ An outbox row is, at any time, one of:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from contextlib import AbstractAsyncContextManager
 from typing import Literal, Protocol, get_args
 
 from monitor.core.alerts import Alert
@@ -130,9 +130,6 @@ class OutboxSummary:
     delivered: int
 
 
-class Store(Protocol):
-    async def open(self) -> None:
-        """Connect; create the schema when missing, upgrade it when older.
 class StoreUnit(Protocol):
     """The store calls of one ``Store.serialized`` transaction: what matching an
     item needs to read and write while no other worker matches."""
@@ -158,6 +155,9 @@ class StoreUnit(Protocol):
     async def replan(self, alert_id: int, plan: Plan) -> None: ...
 
 
+class Store(Protocol):
+    async def open(self) -> None:
+        """Connect; create the schema when missing, upgrade it when older.
 
         Raises ``ConfigError`` when the database cannot be reached or prepared,
         or was upgraded by a newer newsmon.
@@ -313,6 +313,17 @@ class StoreUnit(Protocol):
     async def sent_since(self, channel: str, since: datetime) -> int:
         """How many messages were sent to ``channel`` after ``since`` (strictly)."""
 
+    async def going_out(self, channel: str, until: datetime, excluding: Sequence[int] = ()) -> int:
+        """How many undelivered alerts to ``channel`` are to go out on their own by
+        ``until`` (leased to be sent now, or due for a retry), but those of the
+        ids ``excluding``: being sent, so they count against the rate limit."""
+
+    def serialized(self) -> AbstractAsyncContextManager[StoreUnit]:
+        """One transaction that no other worker's ``serialized`` runs beside: a
+        story joined, its alerts planned against the channels' counts and
+        enqueued, all as one step, so copies of a story matched on two workers at
+        the same moment make one alert, and the workers keep to one rate limit."""
+
     async def delivered_count(self) -> int: ...
 
     async def pending_count(self) -> int:
@@ -327,17 +338,6 @@ class StoreUnit(Protocol):
         message about it (a Kafka rebalance) must not send it again."""
 
     async def outbox_summary(self) -> OutboxSummary:
-    async def going_out(self, channel: str, until: datetime, excluding: Sequence[int] = ()) -> int:
-        """How many undelivered alerts to ``channel`` are to go out on their own by
-        ``until`` (leased to be sent now, or due for a retry), but those of the
-        ids ``excluding``: being sent, so they count against the rate limit."""
-
-    def serialized(self) -> AbstractAsyncContextManager[StoreUnit]:
-        """One transaction that no other worker's ``serialized`` runs beside: a
-        story joined, its alerts planned against the channels' counts and
-        enqueued, all as one step, so copies of a story matched on two workers at
-        the same moment make one alert, and the workers keep to one rate limit."""
-
         """How many outbox rows are pending, in a digest, dead and delivered."""
 
 
