@@ -83,10 +83,10 @@ from monitor.store.schema import (
 # SQLite limits the number of bound parameters in one statement
 _CHUNK = 500
 _BUSY_TIMEOUT_MS = 10_000
-_MAX_ERROR_CHARS = 2_000
 # The advisory lock that serializes matching across workers (any fixed number
 # of our own): held while a story is joined and its alerts planned and enqueued.
 _MATCH_LOCK = 0x6E65_7773_6D6F_6E  # "newsmon"
+_MAX_ERROR_CHARS = 2_000
 
 # A worker's agents (scheduler, fetch, match, notify, retries) share its pool.
 _POSTGRES_ENGINE: dict[str, Any] = {
@@ -231,7 +231,6 @@ class SqlStore:
         ):
             yield conn
 
-    def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
     def _within(
         self, conn: AsyncConnection | None, write: bool
     ) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
@@ -248,6 +247,7 @@ class SqlStore:
                 await conn.execute(select(func.pg_advisory_xact_lock(_MATCH_LOCK)))
             yield SqlUnit(self, conn)
 
+    def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         if self._dialect == "sqlite":
             return sqlite.insert(table)
         return postgresql.insert(table)
@@ -358,8 +358,8 @@ class SqlStore:
         *,
         story: StoryEntry | None = None,
         plans: Mapping[str, Plan] | None = None,
-    ) -> dict[str, int]:
         within: AsyncConnection | None = None,
+    ) -> dict[str, int]:
         """See ``Store.record_item_by_channel``."""
         strays = [a.key for a in alerts if a.fingerprint != item.fingerprint]
         if strays:
@@ -667,7 +667,7 @@ class SqlStore:
             .where(outbox.c.id == alert_id, self._unsettled)
             .values(next_attempt_at=plan.not_before, digest_due=plan.digest_due)
         )
-        async with self._tx(write=True) as conn:
+        async with self._within(within, write=True) as conn:
             await conn.execute(stmt)
 
     async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None:
@@ -699,7 +699,7 @@ class SqlStore:
 
     async def record_message(self, channel: str, now: datetime, kind: MessageKind) -> None:
         _check_kind(kind)
-        async with self._within(within, write=True) as conn:
+        async with self._tx(write=True) as conn:
             await conn.execute(messages.insert().values(channel=channel, sent_at=now, kind=kind))
 
     async def sent_since(
@@ -710,7 +710,29 @@ class SqlStore:
             .select_from(messages)
             .where(messages.c.channel == channel, messages.c.sent_at > since)
         )
-        async with self._tx(write=False) as conn:
+        async with self._within(within, write=False) as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def going_out(
+        self,
+        channel: str,
+        until: datetime,
+        excluding: Sequence[int] = (),
+        within: AsyncConnection | None = None,
+    ) -> int:
+        """See ``Store.going_out``."""
+        query = (
+            select(func.count())
+            .select_from(outbox)
+            .where(
+                outbox.c.channel == channel,
+                self._unsettled,
+                outbox.c.digest_due.is_(None),
+                outbox.c.next_attempt_at <= until,
+                outbox.c.id.not_in(list(excluding)),
+            )
+        )
+        async with self._within(within, write=False) as conn:
             return int((await conn.execute(query)).scalar_one())
 
     # counts --------------------------------------------------------------
@@ -741,29 +763,7 @@ class SqlStore:
             count(outbox.c.delivered_at.is_(None) & outbox.c.dead_at.is_not(None)),
             count(outbox.c.delivered_at.is_not(None)),
         )
-        async with self._within(within, write=False) as conn:
-            return int((await conn.execute(query)).scalar_one())
-
-    async def going_out(
-        self,
-        channel: str,
-        until: datetime,
-        excluding: Sequence[int] = (),
-        within: AsyncConnection | None = None,
-    ) -> int:
-        """See ``Store.going_out``."""
-        query = (
-            select(func.count())
-            .select_from(outbox)
-            .where(
-                outbox.c.channel == channel,
-                self._unsettled,
-                outbox.c.digest_due.is_(None),
-                outbox.c.next_attempt_at <= until,
-                outbox.c.id.not_in(list(excluding)),
-            )
-        )
-        async with self._within(within, write=False) as conn:
+        async with self._tx(write=False) as conn:
             pending, digest, dead, delivered = (await conn.execute(query)).one()
         return OutboxSummary(
             pending=int(pending), digest=int(digest), dead=int(dead), delivered=int(delivered)
