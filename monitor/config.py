@@ -111,7 +111,11 @@ class Health(_Strict):
 class Retention(_Strict):
     """How long stored data is kept before the service prunes it."""
 
-    items: Duration = 30 * 86400.0  # item texts, for newsmon replay
+    # seen items (once their feed dropped them), their texts for newsmon replay,
+    # stories
+    items: Duration = 30 * 86400.0
+    # delivered and dead alerts, messages sent (see monitor.core.retention)
+    alerts: Duration = 90 * 86400.0
 
 
 class _File(_Strict):

@@ -1,5 +1,6 @@
-"""The retention setting: how long the service keeps item texts for replay.
-(tests/e2e/test_retention.py watches the service prune by it.)"""
+"""The retention setting: how long the service keeps seen items, their texts
+and stories (``items``), and delivered and dead alerts and the messages sent
+(``alerts``). (tests/e2e/test_retention.py watches the service prune by it.)"""
 
 from __future__ import annotations
 
@@ -25,12 +26,18 @@ def test_item_texts_are_kept_30_days_unless_said_otherwise(tmp_path: Path) -> No
     assert hours.retention.items == 12 * 3600
 
 
+def test_alerts_are_kept_90_days_unless_said_otherwise(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, "feeds: []\n")).retention.alerts == 90 * 86400
+    both = load_settings(write(tmp_path, "feeds: []\nretention: {items: 7d, alerts: 365d}\n"))
+    assert (both.retention.items, both.retention.alerts) == (7 * 86400, 365 * 86400)
+
+
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
         ("feeds: []\nretention:\n  items: a month\n", 3, "retention.items: Value error, invalid"),
         ("feeds: []\nretention:\n  items: 0\n", 3, "retention.items: Value error, invalid"),
-        ("feeds: []\nretention:\n  items: 7d\n  alerts: 90d\n", 4, "retention.alerts: Extra"),
+        ("feeds: []\nretention:\n  items: 7d\n  notes: 90d\n", 4, "retention.notes: Extra"),
         ("feeds: []\nretention: 30d\n", 2, "retention: Input should be"),
     ],
     ids=["bad-duration", "zero", "unknown-key", "not-a-mapping"],

@@ -44,6 +44,12 @@ class PollOutcome:
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def read(self) -> bool:
+        """The feed's content was read: ``items`` is all it carries now (not a
+        304, which says it carries what it did, nor a failure)."""
+        return self.ok and self.state.last_status != 304
+
 
 async def poll_feed(
     fetcher: Fetcher,

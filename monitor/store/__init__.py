@@ -23,6 +23,8 @@ An outbox row is, at any time, one of:
 - *dead*: delivery was given up (``mark_dead``); it stays for ``dead_letters``
   and is never claimed again;
 - *delivered*: history.
+
+Dead and delivered rows are pruned after ``retention.alerts`` (``prune``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Literal, Protocol, get_args
 
 from monitor.core.alerts import Alert
 from monitor.core.items import Item
+from monitor.core.retention import Cutoffs, Pruned
 
 FeedHealth = Literal["ok", "failing", "silent"]
 FEED_HEALTH: frozenset[str] = frozenset(get_args(FeedHealth))
@@ -247,11 +250,22 @@ class Store(Protocol):
     async def count_items_since(self, since: datetime) -> int:
         """How many items ``items_since`` would yield."""
 
-    async def prune_item_texts(self, before: datetime, batch: int = 500) -> int:
-        """Forget the texts of items seen before ``before``, oldest first, ``batch``
-        rows per transaction (so writers are never held up for long); the items
-        stay seen. Returns how many were removed. Several workers may prune at
-        once: each skips the rows another is deleting."""
+    async def carried(
+        self, feed: str, fingerprints: Sequence[str], now: datetime, fresh_since: datetime
+    ) -> set[str]:
+        """A poll at ``now`` read ``feed``, which carries these items: returns
+        those never seen. The marks of the others are refreshed to ``now`` when
+        older than ``fresh_since``, and the feed notes that its items with a
+        mark older than that are no longer in it (``prune`` may forget them).
+        One transaction (see ``monitor.core.retention``)."""
+
+    async def prune(self, cuts: Cutoffs, batch: int = 500) -> Pruned:
+        """Forget what is older than ``cuts``: item texts, seen marks of items
+        their feed no longer carries, story members, messages, and delivered
+        and dead alerts (never one still to be sent). Oldest first, ``batch``
+        rows per transaction, so writers are never held up for long. Several
+        workers may prune at once: each skips the rows another is deleting.
+        Returns how many rows of each kind went."""
 
     async def due_alerts(self, now: datetime, limit: int = 100) -> list[PendingAlert]:
         """Outbox rows to be sent on their own whose next attempt is due, oldest

@@ -174,6 +174,28 @@ def _item_texts(conn: Connection) -> None:
     _v3_item_texts.create(conn)  # with its index
 
 
+# Version 4, frozen: what retention needs, as it was then.
+_v4 = MetaData()
+_v4_seen_items = Table("seen_items", _v4, Column("last_seen_at", UTCDateTime))
+_v4_feeds = Table("feeds", _v4, Column("dropped_before", UTCDateTime))
+_v4_messages = Table("messages", _v4, Column("sent_at", UTCDateTime))
+_v4_indexes = (
+    Index("seen_items_last_seen_at", _v4_seen_items.c.last_seen_at),
+    Index("messages_sent_at", _v4_messages.c.sent_at),
+)
+
+
+def _retention(conn: Connection) -> None:
+    # An item's mark counts from when it was first seen: the feed may no longer
+    # carry it. Feeds start with nothing known (NULL), so every mark of a feed
+    # stays until a poll reads it again and says which items it still carries.
+    _add_columns(conn, _v4_seen_items, ["last_seen_at"])
+    conn.exec_driver_sql("UPDATE seen_items SET last_seen_at = seen_at")
+    _add_columns(conn, _v4_feeds, ["dropped_before"])
+    for index in _v4_indexes:
+        index.create(conn)
+
+
 # In order, without gaps, the first one being version 2.
 STEPS: tuple[Step, ...] = (
     Step(
@@ -185,6 +207,11 @@ STEPS: tuple[Step, ...] = (
         version=3,
         summary="item texts, for replay",
         upgrade=_item_texts,
+    ),
+    Step(
+        version=4,
+        summary="retention: when items were last in their feed, pruning by age",
+        upgrade=_retention,
     ),
 )
 

@@ -79,6 +79,10 @@ feeds = Table(
     Column("last_new_item_at", UTCDateTime),
     Column("cadence_s", Float),
     Column("health", Text, nullable=False, default="ok", server_default=text("'ok'")),
+    # version 4: seen marks of this feed's items from before this time are of
+    # items its last reading no longer carried (monitor.core.retention); NULL:
+    # not read since, nothing known, every mark kept
+    Column("dropped_before", UTCDateTime),
 )
 
 seen_items = Table(
@@ -89,6 +93,12 @@ seen_items = Table(
     Column("title", Text, nullable=False),
     Column("link", Text, nullable=False),
     Column("seen_at", UTCDateTime, nullable=False),
+    # version 4: when a poll last found the item in its feed (refreshed at most
+    # hourly); the mark is pruned after retention.items from then, once the
+    # feed no longer carries it. Set on every row; nullable only because SQLite
+    # cannot add a NOT NULL column without a default
+    Column("last_seen_at", UTCDateTime),
+    Index("seen_items_last_seen_at", "last_seen_at"),
 )
 
 outbox = Table(
@@ -164,6 +174,7 @@ messages = Table(
     Column("sent_at", UTCDateTime, nullable=False),
     Column("kind", Text, nullable=False),  # 'alert', 'digest' or 'admin'
     Index("messages_by_channel", "channel", "sent_at"),
+    Index("messages_sent_at", "sent_at"),  # version 4: pruning picks the oldest
 )
 
 # One row per schema change applied to this database; the highest version is the

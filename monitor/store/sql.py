@@ -20,8 +20,8 @@ step is one transaction that the database itself arbitrates:
   worker has just changed. The alert claims pick their rows with ``FOR UPDATE
   SKIP LOCKED`` (SQLite has no such clause and needs none), so two workers take
   different rows instead of one of them waiting for, then losing, the same ones.
-  ``prune_item_texts`` picks its rows the same way, so workers pruning at once
-  share the work instead of queueing behind each other.
+  ``prune`` picks its rows the same way, so workers pruning at once share the
+  work instead of queueing behind each other, a few hundred rows at a time.
 
 On SQLite, a transaction whose first statement is a write takes the write lock
 up front and waits (busy timeout) instead of failing. Within one process,
@@ -55,6 +55,7 @@ from sqlalchemy.pool import StaticPool
 
 from monitor.core.alerts import Alert
 from monitor.core.items import Item
+from monitor.core.retention import Cutoffs, Pruned
 from monitor.errors import ConfigError
 from monitor.store import (
     FEED_HEALTH,
@@ -372,6 +373,7 @@ class SqlStore:
                 title=item.title,
                 link=item.link,
                 seen_at=now,
+                last_seen_at=now,
             )
             .on_conflict_do_nothing(index_elements=[seen_items.c.fingerprint])
             .returning(seen_items.c.fingerprint)
@@ -514,18 +516,111 @@ class SqlStore:
         async with self._tx(write=False) as conn:
             return int((await conn.execute(query)).scalar_one())
 
-    async def prune_item_texts(self, before: datetime, batch: int = 500) -> int:
+    # retention -----------------------------------------------------------
+
+    async def carried(
+        self, feed: str, fingerprints: Sequence[str], now: datetime, fresh_since: datetime
+    ) -> set[str]:
+        wanted = sorted(set(fingerprints))  # sorted: workers lock shared rows alike
+        seen: set[str] = set()
+        note = (
+            self._insert(feeds)
+            .values(url=feed, failures=0, dropped_before=fresh_since)
+            .on_conflict_do_update(
+                index_elements=[feeds.c.url], set_={"dropped_before": fresh_since}
+            )
+        )
+        last_seen = seen_items.c.last_seen_at
+        async with self._tx(write=True) as conn:
+            for chunk in _chunks(wanted):
+                found = seen_items.c.fingerprint.in_(chunk)
+                # only stale marks: a feed polled every few minutes rewrites no row
+                refresh = (
+                    update(seen_items)
+                    .where(found, last_seen.is_(None) | (last_seen < fresh_since))
+                    .values(last_seen_at=now)
+                )
+                await conn.execute(refresh)
+                query = select(seen_items.c.fingerprint).where(found)
+                seen.update((await conn.execute(query)).scalars())
+            await conn.execute(note)
+        return set(wanted) - seen
+
+    async def prune(self, cuts: Cutoffs, batch: int = 500) -> Pruned:
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch}")
+        # The item's feed, read after its mark was last refreshed, no longer had it.
+        # No feed row: nothing polls that feed, so nothing can bring the item back.
+        still_carried = (
+            select(feeds.c.url)
+            .where(
+                feeds.c.url == seen_items.c.feed,
+                feeds.c.dropped_before.is_(None)
+                | (feeds.c.dropped_before <= seen_items.c.last_seen_at),
+            )
+            .exists()
+        )
+        texts, seen, stories = item_texts.c, seen_items.c, story_items.c
+        # texts first: an item's text is never younger than its mark (first seen,
+        # last seen), so a mark pruned goes with its text
+        pruned_texts = await self._prune(
+            item_texts, texts.fingerprint, texts.seen_at < cuts.item_texts, texts.seen_at, batch
+        )
+        pruned_seen = await self._prune(
+            seen_items,
+            seen.fingerprint,
+            (seen.last_seen_at < cuts.seen_items) & ~still_carried,
+            seen.last_seen_at,
+            batch,
+        )
+        pruned_stories = await self._prune(
+            story_items,
+            stories.fingerprint,
+            stories.seen_at < cuts.story_items,
+            stories.seen_at,
+            batch,
+        )
+        pruned_messages = await self._prune(
+            messages, messages.c.id, messages.c.sent_at < cuts.messages, messages.c.sent_at, batch
+        )
+        # settled rows only: pending, held and digest rows have neither time set
+        delivered = await self._prune(
+            outbox, outbox.c.id, outbox.c.delivered_at < cuts.alerts, outbox.c.delivered_at, batch
+        )
+        dead = await self._prune(
+            outbox,
+            outbox.c.id,
+            outbox.c.delivered_at.is_(None) & (outbox.c.dead_at < cuts.alerts),
+            outbox.c.dead_at,
+            batch,
+        )
+        return Pruned(
+            item_texts=pruned_texts,
+            seen_items=pruned_seen,
+            story_items=pruned_stories,
+            messages=pruned_messages,
+            alerts=delivered + dead,
+        )
+
+    async def _prune(
+        self,
+        table: Table,
+        key: ColumnElement[Any],
+        where: ColumnElement[bool],
+        oldest_first: ColumnElement[Any],
+        batch: int,
+    ) -> int:
+        """Delete the rows of ``table`` matching ``where``, oldest first, ``batch``
+        rows per transaction, so writers are never held up for long."""
         # PostgreSQL: rows another worker is deleting right now are skipped, not waited for
         oldest = (
-            select(item_texts.c.fingerprint)
-            .where(item_texts.c.seen_at < before)
-            .order_by(item_texts.c.seen_at)
+            select(key)
+            .where(where)
+            .order_by(oldest_first)
             .limit(batch)
             .with_for_update(skip_locked=True)
         )
-        prune = delete(item_texts).where(item_texts.c.fingerprint.in_(oldest))
+        prune = delete(table).where(key.in_(oldest))
         removed = 0
         while True:
             async with self._tx(write=True) as conn:

@@ -22,6 +22,7 @@ from monitor.config import Feed, Settings
 from monitor.core.alerts import Alert, alerts_for, is_news
 from monitor.core.health import HealthPolicy, assess, notice, updated_cadence
 from monitor.core.items import Item
+from monitor.core.retention import Pruned, cutoffs, marks_fresh_since
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
 from monitor.fetch.poll import poll_feed
@@ -43,8 +44,8 @@ ALERT_LEASE = timedelta(minutes=2)
 # that turns out to be a duplicate is dropped by the fetch agent.
 MIN_POLL_LEASE = timedelta(seconds=10)
 BATCH = 64  # messages an agent takes at once and works on concurrently
-# How often each worker forgets the item texts older than retention.items (and
-# once at start, so a service that was down a while catches up at once).
+# How often each worker prunes what retention no longer keeps (and once at
+# start, so a service that was down a while catches up at once).
 PRUNE_EVERY = timedelta(hours=1)
 
 
@@ -95,8 +96,8 @@ class Pipeline:
         app.timer(1.0, name="newsmon.schedule")(schedule)
         app.timer(5.0, name="newsmon.retry")(self.retry_due_alerts)
         # Every worker prunes, not just the leader: the store shares the rows out.
-        app.task(self.prune_item_texts)
-        app.timer(PRUNE_EVERY.total_seconds(), name="newsmon.prune")(self.prune_item_texts)
+        app.task(self.prune)
+        app.timer(PRUNE_EVERY.total_seconds(), name="newsmon.prune")(self.prune)
         app.agent(self.lanes.poll_requests, name="newsmon.fetch")(self._each(self._on_poll))
         app.agent(self.lanes.items, name="newsmon.match")(self._each(self._on_item))
         # On Kafka, what a dead worker handled after its last offset commit is
@@ -274,13 +275,16 @@ class Pipeline:
         """
         state = state or await self.store.feed_state(feed.url) or FeedState(url=feed.url)
         assert feed.interval is not None
-        outcome = await poll_feed(
-            self.fetcher, self.parser, state, feed.interval, self.clock(), self.rng
-        )
+        now = self.clock()
+        outcome = await poll_feed(self.fetcher, self.parser, state, feed.interval, now, self.rng)
+        if not outcome.read:  # a 304 or a failure: no items, and the marks stand
+            return [], outcome.state
         items = list({item.fingerprint: item for item in outcome.items}.values())
         if feed.name:
             items = [replace(item, feed_title=feed.name) for item in items]
-        unseen = await self.store.unseen([item.fingerprint for item in items])
+        # the items the feed still carries keep their seen marks (retention)
+        fingerprints = [item.fingerprint for item in items]
+        unseen = await self.store.carried(feed.url, fingerprints, now, marks_fresh_since(now))
         return [item for item in items if item.fingerprint in unseen], outcome.state
 
     # -- match ---------------------------------------------------------------
@@ -374,23 +378,32 @@ class Pipeline:
             story=value.get("story"),
         )
 
-    async def prune_item_texts(self) -> None:
-        """Forget the texts of items seen longer ago than ``retention.items``
-        (``newsmon replay`` reads them); the items stay seen."""
+    async def prune(self) -> Pruned:
+        """Forget what ``retention`` no longer keeps (``monitor.core.retention``):
+        item texts, seen items their feed dropped, stories, messages, and
+        delivered and dead alerts."""
         if self.stopping:
-            return
-        before = self.clock() - timedelta(seconds=self.settings.retention.items)
+            return Pruned()
+        retention, alerts = self.settings.retention, self.settings.alerts
+        cuts = cutoffs(
+            self.clock(),
+            items=timedelta(seconds=retention.items),
+            alerts=timedelta(seconds=retention.alerts),
+            story_window=timedelta(seconds=alerts.story_window),
+        )
         try:
-            removed = await self.store.prune_item_texts(before)
+            pruned = await self.store.prune(cuts)
         except Exception:  # housekeeping: the next tick tries again
-            log.exception("retention: pruning item texts failed")
-            return
-        if removed:
+            log.exception("retention: pruning failed")
+            return Pruned()
+        if pruned.total:
             log.info(
-                "retention: removed the texts of %d items seen before %s",
-                removed,
-                f"{before:%Y-%m-%d %H:%M} UTC",
+                "retention: removed %s (items seen before %s, alerts settled before %s)",
+                pruned.describe(),
+                f"{cuts.seen_items:%Y-%m-%d %H:%M} UTC",
+                f"{cuts.alerts:%Y-%m-%d %H:%M} UTC",
             )
+        return pruned
 
     async def retry_due_alerts(self) -> None:
         """Send again what the outbox holds undelivered and due (after a failure, a

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -17,9 +18,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.core.alerts import Alert
 from monitor.core.items import Item
+from monitor.core.retention import Cutoffs
 from monitor.store.sql import engine_url
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+LONG_AGO = T0 - timedelta(days=3650)
 FEED = "https://news.example.org/world.rss"
 DATA = Path(__file__).parent / "data"
 
@@ -53,6 +56,12 @@ def alert(it: Item, channel: str, rules: tuple[str, ...] = ("taiwan",)) -> Alert
     )
 
 
+def cuts(**at: datetime) -> Cutoffs:
+    """Cutoffs that prune only the kinds named (``cuts(alerts=T0)``)."""
+    nothing = Cutoffs(*(LONG_AGO for _ in fields(Cutoffs)))
+    return replace(nothing, **at)
+
+
 def backend(url: str) -> str:
     """``sqlite`` or ``postgresql``."""
     return engine_url(url).get_backend_name()
@@ -79,7 +88,7 @@ def run_script_now(url: str, script: str) -> None:
         pool.submit(asyncio.run, run_script(url, script)).result()
 
 
-SNAPSHOTS = (1, 2, 3)  # the schema versions with a frozen database in tests/store/data
+SNAPSHOTS = (1, 2, 3, 4)  # the schema versions with a frozen database in tests/store/data
 
 
 async def load_snapshot(url: str, version: int) -> None:

@@ -9,9 +9,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from monitor.core.items import Item
+from monitor.core.retention import Pruned
 from monitor.store import Store, StoredItem, StoryEntry
 from monitor.store.sql import SqlStore
-from tests.store.factories import T0, alert, item
+from tests.store.factories import T0, alert, cuts, item
 
 DAY = timedelta(days=1)
 
@@ -86,20 +87,21 @@ async def test_pruning_removes_only_the_texts_older_than_the_cut(store: Store) -
     for n in range(7):  # one item a day, T0 - 6 days … T0
         await store.record_item(item(f"guid:{n}"), [], T0 - (6 - n) * DAY)
     cut = T0 - 2 * DAY
-    assert await store.prune_item_texts(cut, batch=2) == 4  # days -6 … -3, in two-row batches
+    pruned = await store.prune(cuts(item_texts=cut), batch=2)
+    assert pruned == Pruned(item_texts=4)  # days -6 … -3, in two-row batches
     left = await read_all(store)
     assert [s.item.fingerprint for s in left] == ["guid:4", "guid:5", "guid:6"]
     assert left[0].seen_at == cut  # exactly at the cut: kept
     # the items stay seen: a restart never re-alerts on them
     assert await store.unseen([f"guid:{n}" for n in range(7)]) == set()
-    assert await store.prune_item_texts(cut) == 0  # nothing more to do
+    assert await store.prune(cuts(item_texts=cut)) == Pruned()  # nothing more to do
 
 
 async def test_pruning_leaves_the_outbox_and_stories_alone(store: Store) -> None:
     it = item("guid:1")
     story = StoryEntry("guid:1", b"\x01sig")
     [alert_id] = await store.record_item(it, [alert(it, "mail")], T0 - 40 * DAY, story=story)
-    assert await store.prune_item_texts(T0) == 1
+    assert await store.prune(cuts(item_texts=T0)) == Pruned(item_texts=1)
     assert await read_all(store) == []
     assert await store.is_settled(alert_id) is False
     assert [s.link for s in await store.story_sources("guid:1")] == [it.link]
@@ -113,6 +115,7 @@ async def test_workers_pruning_at_once_remove_each_text_once(
     for n, it in enumerate(old):
         await a.record_item(it, [], T0 - 40 * DAY + timedelta(seconds=n))
     await a.record_item(item("guid:new"), [], T0)
-    removed = await asyncio.gather(*(s.prune_item_texts(T0 - DAY, batch=7) for s in (a, b) * 2))
-    assert sum(removed) == 60
+    texts = cuts(item_texts=T0 - DAY)
+    removed = await asyncio.gather(*(s.prune(texts, batch=7) for s in (a, b) * 2))
+    assert sum(p.item_texts for p in removed) == 60
     assert [s.item.fingerprint for s in await read_all(b)] == ["guid:new"]

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, inspect, text
 
+from monitor.core.retention import Pruned
 from monitor.errors import ConfigError
 from monitor.store import StoryEntry, open_store
 from monitor.store.migrations import SCHEMA_VERSION, STEPS, Step, latest_version
@@ -25,6 +26,7 @@ from tests.store.factories import (
     SNAPSHOTS,
     T0,
     alert,
+    cuts,
     drop_everything,
     inspect_db,
     item,
@@ -190,7 +192,7 @@ async def test_a_version_2_database_keeps_the_texts_of_items_recorded_from_then_
         assert (stored.item, stored.seen_at, stored.story) == (it, T0 + timedelta(hours=1), None)
     finally:
         await s.close()
-    assert (await inspect_db(storage_url, history))[-1] == (3, "item texts, for replay")
+    assert (3, "item texts, for replay") in await inspect_db(storage_url, history)
 
 
 async def test_a_version_3_database_opens_with_its_data(storage_url: str) -> None:
@@ -220,12 +222,64 @@ async def test_a_version_3_database_opens_with_its_data(storage_url: str) -> Non
 
         summary = await s.outbox_summary()
         assert (summary.pending, summary.digest, summary.dead, summary.delivered) == (1, 1, 1, 1)
-        assert await s.prune_item_texts(T0) == 1  # the day-old one
+        assert (await s.prune(cuts(item_texts=T0))).item_texts == 1  # the day-old one
         assert await s.count_items_since(since) == 3
         assert await s.unseen(["guid:4"]) == set()  # its text is gone, not the fact it was seen
     finally:
         await s.close()
     assert (await inspect_db(storage_url, history))[0] == (3, "new database")
+
+
+async def test_a_version_3_database_keeps_the_marks_of_a_feed_until_it_is_read_again(
+    storage_url: str,
+) -> None:
+    await load_snapshot(storage_url, 3)
+    s = await open_store(storage_url)
+    try:
+        # version 3 kept no record of what the feed still carries: its marks stay;
+        # the other feed has no row (nothing polls it), so its item may go
+        later = cuts(seen_items=T0 + timedelta(days=60))
+        assert (await s.prune(later)).seen_items == 1
+        assert await s.unseen(["guid:1", "guid:2", "guid:3", "guid:4"]) == {"guid:2"}
+        # a poll reads the feed: it carries guid:1 only; the others' marks may go
+        now = T0 + timedelta(days=2)
+        assert await s.carried(FEED, ["guid:1"], now, now - timedelta(hours=1)) == set()
+        assert (await s.prune(later)).seen_items == 2
+        assert await s.unseen(["guid:1", "guid:3", "guid:4"]) == {"guid:3", "guid:4"}
+    finally:
+        await s.close()
+    assert (await inspect_db(storage_url, history))[-1][0] == 4
+
+
+async def test_a_version_4_database_opens_with_its_data(storage_url: str) -> None:
+    await load_snapshot(storage_url, 4)
+    s = await open_store(storage_url)
+    try:
+        summary = await s.outbox_summary()
+        assert (summary.pending, summary.digest, summary.dead, summary.delivered) == (1, 1, 1, 1)
+        assert await s.unseen(["guid:1", "guid:2", "guid:3", "guid:4", "guid:5"]) == {"guid:5"}
+        # three hours on, past every cut: the feed still carries guid:1 and guid:3
+        # (read at 14:00); it dropped guid:4; guid:2's feed has no row
+        pruned = await s.prune(
+            cuts(
+                item_texts=T0 + timedelta(hours=3),
+                seen_items=T0 + timedelta(hours=3),
+                story_items=T0 + timedelta(seconds=90),
+                messages=T0 + timedelta(hours=3),
+                alerts=T0 + timedelta(hours=3),
+            )
+        )
+        assert pruned == Pruned(item_texts=4, seen_items=2, story_items=2, messages=2, alerts=2)
+        assert await s.unseen(["guid:1", "guid:2", "guid:3", "guid:4"]) == {"guid:2", "guid:4"}
+        assert [src.link for src in await s.story_sources("guid:1")] == [
+            "https://news.example.org/guid:2"
+        ]
+        summary = await s.outbox_summary()  # what is still to be sent stays
+        assert (summary.pending, summary.digest, summary.dead, summary.delivered) == (1, 1, 0, 0)
+        assert await s.sent_since("mail", T0 - timedelta(days=1)) == 0
+    finally:
+        await s.close()
+    assert (await inspect_db(storage_url, history))[0] == (4, "new database")
 
 
 @pytest.mark.parametrize("version", SNAPSHOTS)
