@@ -5,11 +5,16 @@ Paths in the file are relative to the file itself. Errors name the file and line
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -17,10 +22,13 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
 )
+from pydantic_core import ErrorDetails
 
 from monitor.core.policy import (
     DigestSchedule,
@@ -31,7 +39,14 @@ from monitor.core.policy import (
 )
 from monitor.core.schedule import parse_duration
 from monitor.errors import ConfigError
-from monitor.yamlsource import load_yaml, yaml_error_line
+from monitor.yamlsource import (
+    Loc,
+    YamlSource,
+    expand_env,
+    load_yaml,
+    yaml_error_line,
+    yaml_problem,
+)
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 
@@ -47,103 +62,299 @@ def _duration(value: Any) -> float:
     return parse_duration(value)
 
 
-def _parsed(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A validator that parses strings with ``parse`` and passes parsed values through."""
-    return lambda value: parse(value) if isinstance(value, str | int | float) else value
+# Bounds. Every number has both: a value far outside them is a slip (a bare
+# number is seconds, so `max_age: 24` is 24 seconds), or would fail much later,
+# mid-run, where it is harder to trace back to the config.
+SECOND, MINUTE, HOUR, DAY = 1.0, 60.0, 3600.0, 86400.0
+_UNIT_NAMES = ((DAY, "d"), (HOUR, "h"), (MINUTE, "m"), (SECOND, "s"))
 
 
-Duration = Annotated[float, BeforeValidator(_duration)]  # "30s", "5m", "1h" or seconds
+def _span(seconds: float) -> str:
+    """``86400`` as ``1d``: bounds in the unit a user would write them in."""
+    for size, unit in _UNIT_NAMES:
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
+def _seconds(low: float, high: float) -> BeforeValidator:
+    """A duration ("30s", "5m", "1h" or seconds) from ``low`` to ``high`` seconds."""
+
+    def check(value: Any) -> float:
+        seconds = _duration(value)
+        if not low <= seconds <= high:
+            raise ValueError(f"must be from {_span(low)} to {_span(high)}, got {value!r}")
+        return seconds
+
+    return BeforeValidator(check)
+
+
+_WHOLE = re.compile(r"[+-]?\d+")
+
+
+def _whole(low: int, high: int) -> BeforeValidator:
+    """A whole number from ``low`` to ``high`` (digits in a string too: ``${VAR}``)."""
+
+    def check(value: Any) -> int:
+        whole = (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer()
+        )
+        if not whole and not (isinstance(value, str) and _WHOLE.fullmatch(value.strip())):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        number = int(value)
+        if not low <= number <= high:
+            raise ValueError(f"must be from {low} to {high}, got {number}")
+        return number
+
+    return BeforeValidator(check)
+
+
+def _factor(above: float, high: float) -> BeforeValidator:
+    """A number more than ``above`` and at most ``high``."""
+
+    def check(value: Any) -> float:
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a number, got {value!r}") from None
+        if not above < number <= high:
+            raise ValueError(f"must be more than {above:g} and at most {high:g}, got {value!r}")
+        return number
+
+    return BeforeValidator(check)
+
+
+def _timezone(value: Any) -> ZoneInfo:
+    if isinstance(value, ZoneInfo):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected an IANA timezone name such as 'Europe/London', got {value!r}")
+    try:
+        return parse_timezone(value)
+    except OSError:  # a name the file system refuses: too long, a folder of zones
+        raise ValueError(
+            f"unknown timezone {value!r}: use an IANA name such as 'Europe/London' or 'UTC'"
+        ) from None
+
+
+_DIGEST_FORMS = "a duration like '1h' or '30m', 'daily@08:00' or 'weekly@mon 08:00'"
+# Digests longer than a month are better written as weekly@… or not at all.
+_MAX_DIGEST_PERIOD = timedelta(days=31)
+
+
+def _digest(value: Any) -> DigestSchedule:
+    if isinstance(value, DigestSchedule):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"invalid digest {value!r}: use {_DIGEST_FORMS}")
+    try:
+        schedule = parse_digest(value)
+    except OverflowError:  # more days than a timedelta holds
+        raise ValueError(f"invalid digest {value!r}: use {_DIGEST_FORMS}") from None
+    if schedule.every is not None and schedule.every > _MAX_DIGEST_PERIOD:
+        raise ValueError(
+            f"invalid digest {value!r}: a digest period must be at most 31d, "
+            "or use 'weekly@mon HH:MM'"
+        )
+    return schedule
+
+
+def _quiet(value: Any) -> QuietHours:
+    return value if isinstance(value, QuietHours) else parse_quiet(value)
+
+
+def _path(value: Any) -> str:
+    """A file or folder name: text, not empty, no NUL (which no file system takes)."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected a path, got {value!r}")
+    if not value.strip() or "\0" in value:
+        raise ValueError(f"not a usable path: {value!r}")
+    return value
+
+
+def _empty_is_default(value: Any) -> Any:
+    """``fetch:`` with every line under it commented out: the defaults, not an error."""
+    return {} if value is None else value
+
+
+def _no_feeds(value: Any) -> Any:
+    return [] if value is None else value
+
+
+PathText = Annotated[str, BeforeValidator(_path)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
+Interval = Annotated[float, _seconds(SECOND, 30 * DAY)]  # how often a feed is polled
+
+
 class Feed(_Strict):
     url: str
     name: str | None = None
-    interval: Duration | None = None  # None = the config's default_interval
+    interval: Interval | None = None  # None = the config's default_interval
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"feed url must start with http:// or https://, got {url!r}")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme.lower() not in {"http", "https"}
+            or not parts.hostname
+            or any(c.isspace() or not c.isprintable() for c in url)
+        ):
+            raise ValueError(f"expected an http:// or https:// URL with a host, got {url!r}")
         return url
 
 
 class OpmlEntry(_Strict):
-    opml: str
-    interval: Duration | None = None
+    opml: PathText
+    interval: Interval | None = None
+
+
+def _feed_kind(entry: Any) -> str | None:
+    if isinstance(entry, dict):
+        return "opml" if "opml" in entry else "url"
+    if isinstance(entry, Feed | OpmlEntry):
+        return "url" if isinstance(entry, Feed) else "opml"
+    return None
+
+
+# A mapping with opml: is an OPML file, any other a feed: errors then speak of
+# the one the user meant, not of both.
+FeedEntry = Annotated[
+    Annotated[Feed, Tag("url")] | Annotated[OpmlEntry, Tag("opml")],
+    Discriminator(
+        _feed_kind,
+        custom_error_type="feed_entry",
+        custom_error_message="expected a feed (url: …) or an OPML file (opml: …)",
+    ),
+]
 
 
 class ChannelOptions(_Strict):
     """How the channels carrying one Apprise tag are told (config ``channels: {tag: …}``)."""
 
-    digest: Annotated[DigestSchedule | None, BeforeValidator(_parsed(parse_digest))] = None
-    quiet: Annotated[QuietHours | None, BeforeValidator(_parsed(parse_quiet))] = None
-    max_per_hour: int | None = Field(default=None, ge=1)
-    template: str | None = None  # a Jinja2 file, relative to the config file
-    timezone: Annotated[ZoneInfo | None, BeforeValidator(_parsed(parse_timezone))] = None
+    digest: Annotated[DigestSchedule, BeforeValidator(_digest)] | None = None
+    quiet: Annotated[QuietHours, BeforeValidator(_quiet)] | None = None
+    max_per_hour: Annotated[int, _whole(1, 3600)] | None = None  # 3600: one a second
+    template: PathText | None = None  # a Jinja2 file, relative to the config file
+    timezone: Annotated[ZoneInfo, BeforeValidator(_timezone)] | None = None
 
 
 class Fetch(_Strict):
-    timeout: Duration = 30.0
-    connect_timeout: Duration = 10.0
-    max_bytes: int = 10 * 1024 * 1024
-    per_host: int = 2
-    concurrency: int = 32
+    timeout: Annotated[float, _seconds(SECOND, HOUR)] = 30.0
+    connect_timeout: Annotated[float, _seconds(SECOND, HOUR)] = 10.0
+    # a body is held in memory while parsed; no feed needs more than a gigabyte
+    max_bytes: Annotated[int, _whole(1024, 1024**3)] = 10 * 1024 * 1024
+    per_host: Annotated[int, _whole(1, 100)] = 2
+    concurrency: Annotated[int, _whole(1, 1000)] = 32  # each an open socket
 
 
 class Alerts(_Strict):
-    max_age: Duration = 24 * 3600.0  # retry a failing channel this long, then dead-letter
-    story_window: Duration = 24 * 3600.0  # copies of a story within this make one alert
+    # retry a failing channel this long, then dead-letter
+    max_age: Annotated[float, _seconds(SECOND, 30 * DAY)] = 24 * 3600.0
+    # copies of a story within this make one alert
+    story_window: Annotated[float, _seconds(MINUTE, 30 * DAY)] = 24 * 3600.0
     # items published longer before they are first seen are recorded but never alert
-    max_item_age: Duration = Field(default=48 * 3600.0, gt=0)
+    max_item_age: Annotated[float, _seconds(10 * MINUTE, 365 * DAY)] = 48 * 3600.0
 
 
 class Health(_Strict):
-    failures: int = Field(default=5, ge=1)  # failed polls in a row before an admin alert
-    silence: float = Field(default=10.0, gt=1)  # times a feed's usual gap without new items
-    min_silence: Duration = 12 * 3600.0
+    # failed polls in a row before an admin alert
+    failures: Annotated[int, _whole(1, 1000)] = 5
+    # times a feed's usual gap without new items
+    silence: Annotated[float, _factor(1, 1000)] = 10.0
+    min_silence: Annotated[float, _seconds(SECOND, 30 * DAY)] = 12 * 3600.0
 
 
 class Retention(_Strict):
     """How long stored data is kept before the service prunes it."""
 
     # seen items (once their feed dropped them), their texts for newsmon replay,
-    # stories
-    items: Duration = 30 * 86400.0
+    # stories; under an hour is a slip (a bare 30 is seconds)
+    items: Annotated[float, _seconds(HOUR, 3650 * DAY)] = 30 * 86400.0
     # delivered and dead alerts, messages sent (see monitor.core.retention)
-    alerts: Duration = 90 * 86400.0
+    alerts: Annotated[float, _seconds(HOUR, 3650 * DAY)] = 90 * 86400.0
 
 
 class _File(_Strict):
     """The file as written."""
 
-    feeds: list[Feed | OpmlEntry] = Field(default_factory=list)
-    rules: str = "../rules"
-    notify: str = "apprise.yml"
-    data_dir: str = "../data"
+    # `feeds:` with every entry commented out is no feeds
+    feeds: Annotated[list[FeedEntry], BeforeValidator(_no_feeds)] = Field(default_factory=list)
+    rules: PathText = "../rules"
+    notify: PathText = "apprise.yml"
+    data_dir: PathText = "../data"
     storage: str | None = None
     stream: str = "memory://"
     app_id: str = "newsmon"  # prefixes Kafka topics and names the consumer group
-    partitions: int = Field(default=8, ge=1)  # per topic, in Kafka mode
-    replication: int = Field(default=1, ge=1)
-    default_interval: Duration = 600.0
-    fetch: Fetch = Field(default_factory=Fetch)
-    timezone: Annotated[ZoneInfo, BeforeValidator(_parsed(parse_timezone))] = ZoneInfo("UTC")
-    channels: dict[str, ChannelOptions] = Field(default_factory=dict)  # by Apprise tag
-    alerts: Alerts = Field(default_factory=Alerts)
-    health: Health = Field(default_factory=Health)
-    retention: Retention = Field(default_factory=Retention)
+    partitions: Annotated[int, _whole(1, 1000)] = 8  # per topic: the most workers per stage
+    replication: Annotated[int, _whole(1, 100)] = 1  # at most the brokers there are
+    default_interval: Interval = 600.0
+    fetch: Annotated[Fetch, BeforeValidator(_empty_is_default)] = Field(default_factory=Fetch)
+    timezone: Annotated[ZoneInfo, BeforeValidator(_timezone)] = ZoneInfo("UTC")
+    channels: Annotated[
+        dict[str, Annotated[ChannelOptions, BeforeValidator(_empty_is_default)]],
+        BeforeValidator(_empty_is_default),
+    ] = Field(default_factory=dict)  # by Apprise tag
+    alerts: Annotated[Alerts, BeforeValidator(_empty_is_default)] = Field(default_factory=Alerts)
+    health: Annotated[Health, BeforeValidator(_empty_is_default)] = Field(default_factory=Health)
+    retention: Annotated[Retention, BeforeValidator(_empty_is_default)] = Field(
+        default_factory=Retention
+    )
 
     @field_validator("stream")
     @classmethod
     def _stream(cls, stream: str) -> str:
-        if not stream.startswith(("memory://", "kafka://")):
-            raise ValueError(f"stream must be memory:// or kafka://host:port, got {stream!r}")
+        if stream.startswith("memory://"):
+            return stream
+        servers = stream.removeprefix("kafka://").split(",")
+        if not stream.startswith("kafka://") or not all(map(_broker_ok, servers)):
+            raise ValueError(
+                f"expected memory:// or kafka://host:port[,host:port…], got {stream!r}"
+            )
         return stream
+
+    @field_validator("storage")
+    @classmethod
+    def _storage(cls, storage: str | None) -> str | None:
+        if storage is not None and not _DATABASE.match(storage):
+            # not the URL itself in the message: it may carry a password
+            raise ValueError(
+                "expected sqlite:///path/to/file.db or "
+                "postgresql://user:password@host:port/database"
+            )
+        return storage
+
+    @field_validator("app_id")
+    @classmethod
+    def _app_id(cls, app_id: str) -> str:
+        # it becomes Kafka topic names (249 characters at most, this alphabet)
+        if not _APP_ID.fullmatch(app_id):
+            raise ValueError(
+                f"expected 1 to 200 letters, digits, dots, dashes or underscores, got {app_id!r}"
+            )
+        return app_id
+
+
+_DATABASE = re.compile(r"(sqlite|postgres|postgresql)(\+\w+)?://", re.IGNORECASE)
+_APP_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
+_BROKER = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?")
+
+
+def _broker_ok(server: str) -> bool:
+    match = _BROKER.fullmatch(server.strip())
+    return match is not None and (match[1] is None or 1 <= int(match[1]) <= 65535)
 
 
 class Settings(_Strict):
@@ -171,49 +382,54 @@ class Settings(_Strict):
         return self.stream.startswith("memory://")
 
 
-def load_settings(path: Path) -> Settings:
-    """Read and validate the config file; raises ConfigError(path, line)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config: {exc.strerror}", str(path)) from exc
+def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the config file, all of it, before anything runs.
+
+    ``${VAR}`` in a value is taken from ``environ`` (default: this process's
+    environment). Raises ConfigError naming the file, the line and the key of
+    the first problem; its message lists every other problem too, one a line.
+    """
+    text = _read(path)
     try:
         source = load_yaml(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", str(path), yaml_error_line(exc)) from exc
+        at = yaml_error_line(exc, text) or 1
+        raise ConfigError(f"invalid YAML: {yaml_problem(exc)}", str(path), at) from None
+    except RecursionError:  # PyYAML composes recursively
+        raise ConfigError("invalid YAML: nested too deeply", str(path), 1) from None
     data = source.data if source.data is not None else {}
     if not isinstance(data, dict):
-        raise ConfigError("expected a mapping of settings", str(path), 1)
+        raise ConfigError("expected a mapping of settings (key: value lines)", str(path), 1)
+    problems = [
+        _Problem(loc, f"given twice (first on line {first})", line)
+        for loc, line, first in source.duplicate_keys()
+    ]
+    data, unset = expand_env(data, os.environ if environ is None else environ)
+    problems += [_Problem(loc, message) for loc, message in unset]
+    if problems:  # validating values still holding ${VAR} would only add noise
+        raise _config_error(problems, path, source)
     try:
         raw = _File.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"] if not _is_union_tag(p))
-        loc = [p for p in first["loc"] if not _is_union_tag(p)]
-        raise ConfigError(
-            f"{where}: {first['msg']}" if where else first["msg"],
-            str(path),
-            source.line_of(loc),
-        ) from exc
+        raise _config_error([_from_pydantic(e, data) for e in exc.errors()], path, source) from None
 
     base = path.parent
-    feeds: list[Feed] = []
+    feeds: list[tuple[Feed, int | None]] = []  # with the line that lists each
     for index, entry in enumerate(raw.feeds):
+        line = source.line_of(["feeds", index])
+        interval = entry.interval or raw.default_interval
         if isinstance(entry, Feed):
-            feeds.append(
-                entry.model_copy(update={"interval": entry.interval or raw.default_interval})
-            )
+            feeds.append((entry.model_copy(update={"interval": interval}), line))
         else:
-            line = source.line_of(["feeds", index])
-            feeds.extend(
-                _opml_feeds(base / entry.opml, entry.interval or raw.default_interval, path, line)
-            )
+            opml = _opml_feeds(base / entry.opml, interval, path, line)
+            feeds.extend((feed, line) for feed in opml)
     _reject_duplicate_feeds(feeds, path)
+    _reject_duplicate_channels(raw.channels, path, source)
 
     data_dir = (base / raw.data_dir).resolve()
     return Settings(
         path=path,
-        feeds=tuple(feeds),
+        feeds=tuple(feed for feed, _ in feeds),
         rules_dir=(base / raw.rules).resolve(),
         apprise_config=(base / raw.notify).resolve(),
         data_dir=data_dir,
@@ -238,9 +454,109 @@ def load_settings(path: Path) -> Settings:
     )
 
 
-def _is_union_tag(part: str | int) -> bool:
-    # pydantic names the union member it tried ("Feed", "OpmlEntry") inside the loc
-    return part in {"Feed", "OpmlEntry"}
+def _read(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror or exc}", str(path)) from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be read", str(path), line
+        ) from None
+
+
+@dataclass(frozen=True)
+class _Problem:
+    loc: Loc  # the key it is about, e.g. ("fetch", "per_host"); () for the whole file
+    message: str
+    line: int | None = None  # when known better than the line of ``loc``
+
+
+def _config_error(problems: list[_Problem], path: Path, source: YamlSource) -> ConfigError:
+    """One ConfigError for every problem, first by line: its own path and line are
+    the first problem's, and the others follow in its message, located alike."""
+    located = sorted(
+        {
+            (problem.line or source.line_of(problem.loc) or 1, _key(problem.loc), problem.message)
+            for problem in problems
+        }
+    )
+    lines = [f"{key}: {message}" if key else message for _, key, message in located]
+    first_line = located[0][0]
+    more = [f"{path}:{line}: {text}" for (line, _, _), text in zip(located, lines, strict=True)]
+    return ConfigError("\n".join([lines[0], *more[1:]]), str(path), first_line)
+
+
+def _key(loc: Loc) -> str:
+    """``("feeds", 2, "interval")`` as ``feeds[2].interval``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text
+
+
+_MESSAGES = {  # pydantic's words for a wrong type, in the file's terms
+    "dict_type": "expected a mapping (key: value lines)",
+    "model_type": "expected a mapping (key: value lines)",
+    "model_attributes_type": "expected a mapping (key: value lines)",
+    "list_type": "expected a list",
+    "string_type": "expected text",
+    "missing": "required, but missing",
+}
+
+
+def _from_pydantic(error: ErrorDetails, data: dict[Any, Any]) -> _Problem:
+    loc: Loc = tuple(error["loc"])
+    # a feed's loc names the kind of entry it was validated as: feeds.0.url.interval
+    if len(loc) > 2 and loc[0] == "feeds" and isinstance(loc[1], int):
+        loc = (*loc[:2], *loc[3:])
+    if error["type"] == "extra_forbidden":
+        return _Problem(loc, _unknown_key(loc, data))
+    if error["type"] == "invalid_key":  # YAML allows numbers, null, … as keys
+        return _Problem(loc[:-1], f"a key must be text, got {loc[-1]!r}")
+    message = _MESSAGES.get(error["type"], error["msg"].removeprefix("Value error, "))
+    return _Problem(loc, message)
+
+
+def _unknown_key(loc: Loc, data: dict[Any, Any]) -> str:
+    """Name the unknown key, and what was probably meant."""
+    key, known = str(loc[-1]), _keys_at(loc[:-1], data)
+    homes = [section for section, model in _sections() if key in model.model_fields]
+    if homes:
+        return f"unknown key here (it belongs under {homes[0]})"
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    if close:
+        return f"unknown key (did you mean {close[0]}?)"
+    return f"unknown key (known here: {', '.join(known)})"
+
+
+def _sections() -> list[tuple[str, type[BaseModel]]]:
+    """The mappings a key may be moved to, by how the user would find them."""
+    found: list[tuple[str, type[BaseModel]]] = [("the top level", _File)]
+    for name, field in _File.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            found.append((f"{name}:", field.annotation))
+    return [*found, ("a channel's tag in channels:", ChannelOptions)]
+
+
+def _keys_at(loc: Loc, data: dict[Any, Any]) -> list[str]:
+    """The keys the mapping at ``loc`` may have."""
+    model: type[BaseModel] | None = None
+    if not loc:
+        model = _File
+    elif len(loc) == 2 and loc[0] == "channels":
+        model = ChannelOptions
+    elif len(loc) == 2 and loc[0] == "feeds" and isinstance(loc[1], int):
+        entry = data["feeds"][loc[1]]
+        model = OpmlEntry if isinstance(entry, dict) and "opml" in entry else Feed
+    elif len(loc) == 1 and str(loc[0]) in _File.model_fields:
+        annotation = _File.model_fields[str(loc[0])].annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+    return list(model.model_fields) if model is not None else []
 
 
 def _storage_url(storage: str | None, base: Path, data_dir: Path) -> str:
@@ -265,13 +581,33 @@ def _opml_feeds(opml: Path, interval: float, config: Path, line: int | None) -> 
         url = outline.get("xmlUrl")
         if url:
             name = outline.get("title") or outline.get("text")
-            feeds.append(Feed(url=url, name=name, interval=interval))
+            try:
+                feeds.append(Feed(url=url, name=name, interval=interval))
+            except ValidationError as exc:
+                reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+                raise ConfigError(f"OPML {opml}: {reason}", str(config), line) from None
     return feeds
 
 
-def _reject_duplicate_feeds(feeds: list[Feed], path: Path) -> None:
-    seen: set[str] = set()
-    for feed in feeds:
+def _reject_duplicate_feeds(feeds: list[tuple[Feed, int | None]], path: Path) -> None:
+    seen: dict[str, int | None] = {}
+    for feed, line in feeds:
         if feed.url in seen:
-            raise ConfigError(f"feed listed twice: {feed.url}", str(path))
-        seen.add(feed.url)
+            first = seen[feed.url]
+            also = f" (also on line {first})" if first is not None and first != line else ""
+            raise ConfigError(f"feeds: {feed.url} listed twice{also}", str(path), line)
+        seen[feed.url] = line
+
+
+def _reject_duplicate_channels(
+    channels: dict[str, ChannelOptions], path: Path, source: YamlSource
+) -> None:
+    seen: dict[str, str] = {}
+    for tag in channels:
+        if tag.lower() in seen:
+            raise ConfigError(
+                f"channels.{tag}: the same tag as {seen[tag.lower()]} (tags ignore case)",
+                str(path),
+                source.line_of(["channels", tag]),
+            )
+        seen[tag.lower()] = tag
