@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from monitor.core.items import StoredItem
 from monitor.core.rules import RuleSet
 from monitor.core.schedule import parse_duration
-from monitor.store import Store, StoredItem
+from monitor.store import Store
 
 BATCH = 500  # items read from the store at once
 _FEED_WIDTH = 24  # the most a feed's name is padded to

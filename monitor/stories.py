@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from monitor.core.items import Item
-from monitor.core.stories import StoryIndex, StorySignature, signature
-from monitor.store import Store, StoreUnit, StoryEntry
+from monitor.core.stories import StoryEntry, StoryIndex, StorySignature, signature
+from monitor.store import Store, StoreUnit
 
 DEFAULT_WINDOW = timedelta(hours=24)
 OVERLAP = timedelta(minutes=1)

@@ -12,8 +12,9 @@ import pytest
 
 from monitor.core.items import Item
 from monitor.core.rules import load_ruleset
+from monitor.core.stories import StoryEntry
 from monitor.replay import DayCount, Hit, Outcome, local_day, parse_since, per_day, replay, report
-from monitor.store import Store, StoryEntry, open_store
+from monitor.store import Store, open_store
 
 NOW = datetime(2024, 5, 8, 9, 30, tzinfo=UTC)
 TAIPEI = ZoneInfo("Asia/Taipei")

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 Health = Literal["ok", "failing", "silent"]
+HEALTH_STATES: frozenset[str] = frozenset(get_args(Health))
 
 CADENCE_WEIGHT = 0.2  # weight of the newest gap in the running average
 

@@ -55,6 +55,15 @@ class Item:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """A recorded item with its text, as ``newsmon replay`` reads it back."""
+
+    item: Item
+    seen_at: datetime
+    story: str | None  # the story it was filed under; None when it matched no rule then
+
+
 # --- normalisation -------------------------------------------------------------
 #
 # Everything below turns what a feed says into an ``Item``: plain text, a

@@ -58,8 +58,11 @@ __all__ = [
     "DEFAULT_WINDOW",
     "SIGNATURE_VERSION",
     "SUMMARY_WORDS",
+    "StoryEntry",
     "StoryIndex",
+    "StoryRow",
     "StorySignature",
+    "StorySource",
     "shingles",
     "signature",
 ]
@@ -378,3 +381,36 @@ class StoryIndex:
         self._comparable = np.concatenate(
             [self._comparable[: self._rows], np.zeros(capacity - self._rows, np.bool_)]
         )
+
+
+# What a store keeps of a story: a record per item, enough to put the index
+# back together after a restart and to name every source of a story.
+
+
+@dataclass(frozen=True, slots=True)
+class StoryEntry:
+    """The story a recorded item belongs to."""
+
+    story_id: str
+    signature: bytes  # StorySignature.to_bytes() of the item
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    """A recorded item of a story, enough to put it back in a story index."""
+
+    fingerprint: str
+    story_id: str
+    signature: bytes
+    link: str
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StorySource:
+    """One copy of a story: who reported it, where and when we saw it."""
+
+    feed_title: str
+    link: str
+    title: str
+    seen_at: datetime

@@ -24,11 +24,11 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 
+from monitor.core.feeds import FeedState
 from monitor.core.items import Item
 from monitor.core.schedule import next_poll
 from monitor.fetch.http import Fetcher, FetchResult
 from monitor.fetch.parse import FeedError, FeedParser, ParsedFeed
-from monitor.store import FeedState
 
 log = logging.getLogger("newsmon.fetch")
 

@@ -26,11 +26,11 @@ from zoneinfo import ZoneInfo
 
 from monitor.core.alerts import Alert, Fired
 from monitor.core.delivery import plan_delivery
-from monitor.core.outbox import next_attempt
+from monitor.core.outbox import PendingAlert, Plan, next_attempt
 from monitor.core.policy import ChannelPolicy, Decision, Digest, DigestSchedule, HoldUntil
 from monitor.notify.deliver import Deliverer, options_for
 from monitor.notify.templates import Source
-from monitor.store import PendingAlert, Plan, Store, StoreUnit
+from monitor.store import Store, StoreUnit
 
 if TYPE_CHECKING:
     from monitor.config import ChannelOptions

@@ -31,106 +31,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol, get_args
+from typing import Protocol
 
 from monitor.core.alerts import Alert
-from monitor.core.items import Item
+from monitor.core.feeds import FeedState
+from monitor.core.items import Item, StoredItem
+from monitor.core.outbox import MessageKind, OutboxSummary, PendingAlert, Plan
 from monitor.core.retention import Cutoffs, Pruned
-
-FeedHealth = Literal["ok", "failing", "silent"]
-FEED_HEALTH: frozenset[str] = frozenset(get_args(FeedHealth))
-MessageKind = Literal["alert", "digest", "admin"]
-MESSAGE_KINDS: frozenset[str] = frozenset(get_args(MessageKind))
-
-
-@dataclass(frozen=True, slots=True)
-class FeedState:
-    """What we remember of one feed between polls."""
-
-    url: str
-    etag: str | None = None
-    last_modified: str | None = None
-    next_poll_at: datetime | None = None  # UTC; None = due now
-    last_polled_at: datetime | None = None
-    failures: int = 0  # consecutive failed polls
-    last_status: int | None = None
-    last_error: str | None = None
-    last_new_item_at: datetime | None = None  # when a poll last brought a new item
-    cadence_s: float | None = None  # the feed's usual gap between new items, seconds
-    health: FeedHealth = "ok"  # the state last alerted on: one alert per change
-
-
-@dataclass(frozen=True, slots=True)
-class PendingAlert:
-    """An outbox row not yet delivered (claimed, waiting for a digest, or dead)."""
-
-    id: int
-    alert: Alert
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime
-    last_error: str | None
-    story: str | None = None  # the story it is about; None for rows from version 1
-    digest_due: datetime | None = None  # set: goes out in its channel's digest then
-    dead_at: datetime | None = None  # set: delivery was given up then
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """How one channel's alert is to go out."""
-
-    not_before: datetime  # first attempt: a lease for the notify agent, or quiet hours' end
-    digest_due: datetime | None = None  # set: part of the channel's digest sent at that time
-
-
-@dataclass(frozen=True, slots=True)
-class StoryEntry:
-    """The story a recorded item belongs to."""
-
-    story_id: str
-    signature: bytes  # StorySignature.to_bytes() of the item
-
-
-@dataclass(frozen=True, slots=True)
-class StoryRow:
-    """A recorded item of a story, enough to put it back in a story index."""
-
-    fingerprint: str
-    story_id: str
-    signature: bytes
-    link: str
-    seen_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class StorySource:
-    """One copy of a story: who reported it, where and when we saw it."""
-
-    feed_title: str
-    link: str
-    title: str
-    seen_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class StoredItem:
-    """A recorded item with its text, as ``newsmon replay`` reads it back."""
-
-    item: Item
-    seen_at: datetime
-    story: str | None  # the story it was filed under; None when it matched no rule then
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxSummary:
-    """How many outbox rows are in each state (they add up to the whole outbox)."""
-
-    pending: int  # to be sent on their own, due or not (claimed ones included)
-    digest: int  # waiting for their channel's digest
-    dead: int  # given up
-    delivered: int
+from monitor.core.stories import StoryEntry, StoryRow, StorySource
 
 
 class StoreUnit(Protocol):

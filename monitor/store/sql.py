@@ -54,23 +54,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from monitor.core.alerts import Alert
-from monitor.core.items import Item
+from monitor.core.feeds import FeedState
+from monitor.core.health import HEALTH_STATES, Health
+from monitor.core.items import Item, StoredItem
+from monitor.core.outbox import MESSAGE_KINDS, MessageKind, OutboxSummary, PendingAlert, Plan
 from monitor.core.retention import Cutoffs, Pruned
+from monitor.core.stories import StoryEntry, StoryRow, StorySource
 from monitor.errors import ConfigError
-from monitor.store import (
-    FEED_HEALTH,
-    MESSAGE_KINDS,
-    FeedHealth,
-    FeedState,
-    MessageKind,
-    OutboxSummary,
-    PendingAlert,
-    Plan,
-    StoredItem,
-    StoryEntry,
-    StoryRow,
-    StorySource,
-)
 from monitor.store.migrations import STEPS, Step, prepare_schema
 from monitor.store.schema import (
     feeds,
@@ -261,8 +251,10 @@ class SqlStore:
         return _feed_state(row) if row is not None else None
 
     async def save_feed_state(self, state: FeedState) -> None:
-        if state.health not in FEED_HEALTH:
-            raise ValueError(f"feed health {state.health!r}: expected one of {sorted(FEED_HEALTH)}")
+        if state.health not in HEALTH_STATES:
+            raise ValueError(
+                f"feed health {state.health!r}: expected one of {sorted(HEALTH_STATES)}"
+            )
         values = {
             "etag": state.etag,
             "last_modified": state.last_modified,
@@ -882,7 +874,7 @@ def _feed_state(row: Row[Any]) -> FeedState:
         last_error=row.last_error,
         last_new_item_at=row.last_new_item_at,
         cadence_s=row.cadence_s,
-        health=cast(FeedHealth, row.health),
+        health=cast(Health, row.health),
     )
 
 

@@ -20,8 +20,10 @@ import faust
 
 from monitor.config import Feed, Settings
 from monitor.core.alerts import Alert, alerts_for, is_news
+from monitor.core.feeds import FeedState
 from monitor.core.health import HealthPolicy, assess, notice, updated_cadence
 from monitor.core.items import Item
+from monitor.core.outbox import PendingAlert, Plan
 from monitor.core.retention import Pruned, cutoffs, marks_fresh_since
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
@@ -29,7 +31,7 @@ from monitor.fetch.poll import poll_feed
 from monitor.notify.channels import Channels
 from monitor.notify.dispatch import Dispatcher
 from monitor.rulebook import Rulebook
-from monitor.store import FeedState, PendingAlert, Plan, Store
+from monitor.store import Store
 from monitor.stories import StoryBook
 from monitor.stream.app import Lanes
 

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.core.feeds import FeedState
 from monitor.core.schedule import MAX_JITTER_FRACTION
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
 from monitor.fetch.poll import poll_feed
-from monitor.store import FeedState
 from tests.feedserver import BROKEN_XML, FeedServer, rss
 
 NOW = datetime(2025, 1, 6, 12, 0, tzinfo=UTC)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from monitor.core.items import Item
-from monitor.store import StoryEntry, open_store
+from monitor.core.stories import StoryEntry
+from monitor.store import open_store
 
 RULES = """\
 entities:

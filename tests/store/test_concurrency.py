@@ -8,7 +8,8 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
-from monitor.store import Plan, StoryEntry
+from monitor.core.outbox import Plan
+from monitor.core.stories import StoryEntry
 from monitor.store.sql import SqlStore
 from tests.store.factories import T0, alert, item
 

@@ -8,9 +8,10 @@ import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from monitor.core.items import Item
+from monitor.core.items import Item, StoredItem
 from monitor.core.retention import Pruned
-from monitor.store import Store, StoredItem, StoryEntry
+from monitor.core.stories import StoryEntry
+from monitor.store import Store
 from monitor.store.sql import SqlStore
 from tests.store.factories import T0, alert, cuts, item
 

@@ -9,8 +9,10 @@ import asyncio
 from dataclasses import fields, replace
 from datetime import datetime, timedelta
 
+from monitor.core.outbox import Plan
 from monitor.core.retention import Pruned
-from monitor.store import Plan, Store, StoryEntry
+from monitor.core.stories import StoryEntry
+from monitor.store import Store
 from monitor.store.sql import SqlStore
 from tests.store.factories import FEED, T0, alert, cuts, item
 

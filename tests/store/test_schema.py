@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import Connection, inspect, text
 
 from monitor.core.retention import Pruned
+from monitor.core.stories import StoryEntry
 from monitor.errors import ConfigError
-from monitor.store import StoryEntry, open_store
+from monitor.store import open_store
 from monitor.store.migrations import SCHEMA_VERSION, STEPS, Step, latest_version
 from monitor.store.sql import SqlStore
 from tests.store.factories import (

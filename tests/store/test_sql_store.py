@@ -18,9 +18,10 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from monitor.core.alerts import Alert
+from monitor.core.feeds import FeedState
 from monitor.core.outbox import next_attempt
 from monitor.errors import ConfigError
-from monitor.store import FeedState, Store, open_store
+from monitor.store import Store, open_store
 from monitor.store.sql import SqlStore
 from tests.store.factories import FEED, T0, alert, item
 

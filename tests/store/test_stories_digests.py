@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from monitor.core.feeds import FeedState
 from monitor.core.items import Item
-from monitor.core.stories import StoryIndex, StorySignature, signature
-from monitor.store import FeedState, OutboxSummary, Plan, Store, StoryEntry, open_store
+from monitor.core.outbox import OutboxSummary, Plan
+from monitor.core.stories import StoryEntry, StoryIndex, StorySignature, signature
+from monitor.store import Store, open_store
 from monitor.store.sql import SqlStore
 from tests.store.factories import FEED, T0, alert, item
 

@@ -1,0 +1,30 @@
+"""A feed as newsmon remembers it between polls.
+
+``monitor.fetch.poll`` makes the next state from a poll (validators, schedule,
+failures: ``monitor.core.schedule``); the fetching stage adds cadence and
+health (``monitor.core.health``); the store keeps it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.core.health import Health
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What we remember of one feed between polls."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    next_poll_at: datetime | None = None  # UTC; None = due now
+    last_polled_at: datetime | None = None
+    failures: int = 0  # consecutive failed polls
+    last_status: int | None = None
+    last_error: str | None = None
+    last_new_item_at: datetime | None = None  # when a poll last brought a new item
+    cadence_s: float | None = None  # the feed's usual gap between new items, seconds
+    health: Health = "ok"  # the state last alerted on: one alert per change
