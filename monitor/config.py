@@ -190,7 +190,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
-Interval = Annotated[float, _seconds(SECOND, 30 * DAY)]  # how often a feed is polled
+# How often a feed is polled: honoured as given, however short (tests poll
+# loopback feeds twice a second); the bound only catches 0, a busy loop.
+Interval = Annotated[float, _seconds(0.1 * SECOND, 30 * DAY)]
 
 
 class Feed(_Strict):

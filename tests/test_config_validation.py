@@ -65,7 +65,7 @@ def held(settings: Settings, key: str) -> Any:
 
 # key, too low, lowest, highest, too high, and what lowest and highest became
 BOUNDS = [
-    ("default_interval", "500ms", "1s", "30d", "31d", 1, 30 * D),
+    ("default_interval", "50ms", "100ms", "30d", "31d", 0.1, 30 * D),
     ("fetch.timeout", "500ms", "1s", "1h", "61m", 1, 3600),
     ("fetch.connect_timeout", "0.5", "1", "3600", "3601", 1, 3600),
     ("fetch.max_bytes", "1023", "1024", "1073741824", "1073741825", 1024, 1024**3),
@@ -113,11 +113,11 @@ def test_every_number_has_bounds(
 
 def test_a_feed_interval_has_the_same_bounds(tmp_path: Path) -> None:
     text = "feeds:\n  - url: https://example.org/f.rss\n    interval: {}\n"
-    assert load_settings(write(tmp_path, text.format("1s"))).feeds[0].interval == 1
-    error = failure(write(tmp_path, text.format("0.5s")))
+    assert load_settings(write(tmp_path, text.format("0.5s"))).feeds[0].interval == 0.5
+    error = failure(write(tmp_path, text.format("0.05s")))
     assert (error.line, error.message) == (
         3,
-        "feeds[0].interval: must be from 1s to 30d, got '0.5s'",
+        "feeds[0].interval: must be from 0.1s to 30d, got '0.05s'",
     )
 
 
@@ -159,7 +159,7 @@ def test_per_host_0_is_refused_at_check_time_with_file_line_and_key(tmp_path: Pa
         (
             "default_interval: 999999999999999999999d\n",
             1,
-            "default_interval: must be from 1s to 30d",
+            "default_interval: must be from 0.1s to 30d",
         ),
         ("timezone: 5\n", 1, "timezone: expected an IANA timezone name"),
         ("timezone: America\n", 1, "timezone: unknown timezone 'America'"),
