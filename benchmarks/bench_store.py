@@ -91,7 +91,7 @@ async def record(stores: list[SqlStore], items: int) -> tuple[int, float]:
             # item n goes to workers n % W and (n + 1) % W
             if index in {n % len(stores), (n + 1) % len(stores)}:
                 it = make_item(n)
-                ids += await store.record_item(it, make_alerts(it), T0)
+                ids += (await store.record_item(it, make_alerts(it), T0)).values()
         return ids
 
     start = time.perf_counter()
@@ -118,7 +118,7 @@ async def deliver(stores: list[SqlStore], total: int) -> tuple[int, float]:
     seconds = time.perf_counter() - start
     counts = Counter(i for ids in results for i in ids)
     assert len(counts) == total and set(counts.values()) == {1}, "an alert was claimed twice"
-    assert await stores[0].delivered_count() == total
+    assert (await stores[0].outbox_summary()).delivered == total
     return total, seconds
 
 

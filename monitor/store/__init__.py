@@ -46,15 +46,18 @@ class StoreUnit(Protocol):
     """The store calls of one ``Store.serialized`` transaction: what matching an
     item needs to read and write while no other worker matches."""
 
-    async def stories_since(self, since: datetime) -> list[StoryRow]: ...
+    async def stories_since(self, since: datetime) -> list[StoryRow]:
+        """``Store.stories_since``, in this transaction."""
 
-    async def sent_since(self, channel: str, since: datetime) -> int: ...
+    async def sent_since(self, channel: str, since: datetime) -> int:
+        """How many messages were sent to ``channel`` after ``since`` (strictly)."""
 
-    async def going_out(
-        self, channel: str, until: datetime, excluding: Sequence[int] = ()
-    ) -> int: ...
+    async def going_out(self, channel: str, until: datetime, excluding: Sequence[int] = ()) -> int:
+        """How many undelivered alerts to ``channel`` are to go out on their own by
+        ``until`` (leased to be sent now, or due for a retry), but those of the
+        ids ``excluding``: being sent, so they count against the rate limit."""
 
-    async def record_item_by_channel(
+    async def record_item(
         self,
         item: Item,
         alerts: Sequence[Alert],
@@ -62,12 +65,17 @@ class StoreUnit(Protocol):
         *,
         story: StoryEntry | None = None,
         plans: Mapping[str, Plan] | None = None,
-    ) -> dict[str, int]: ...
+    ) -> dict[str, int]:
+        """``Store.record_item``, in this transaction."""
 
-    async def replan(self, alert_id: int, plan: Plan) -> None: ...
+    async def replan(self, alert_id: int, plan: Plan) -> None:
+        """Put an undelivered alert back as planned again: held until
+        ``plan.not_before``, or into the digest due at ``plan.digest_due``."""
 
 
 class Store(Protocol):
+    """What the service and the commands ask of the state store, and no more."""
+
     async def open(self) -> None:
         """Connect; create the schema when missing, upgrade it when older.
 
@@ -85,9 +93,6 @@ class Store(Protocol):
     async def due_feeds(self, urls: Sequence[str], now: datetime) -> list[str]:
         """Those of ``urls`` whose next poll is due (never polled counts as due)."""
 
-    async def lease_feed(self, url: str, until: datetime) -> None:
-        """Push a feed's next poll to ``until`` so the scheduler does not send it twice."""
-
     async def claim_feed(self, url: str, now: datetime, until: datetime) -> bool:
         """Lease the feed to ``until`` only if it is due at ``now``, atomically.
 
@@ -95,53 +100,32 @@ class Store(Protocol):
         """
 
     # items and outbox --------------------------------------------------
-    async def unseen(self, fingerprints: Sequence[str]) -> set[str]:
-        """Those fingerprints not yet recorded."""
-
     async def record_item(
         self,
         item: Item,
         alerts: Sequence[Alert],
         now: datetime,
-        lease_until: datetime | None = None,
         *,
         story: StoryEntry | None = None,
         plans: Mapping[str, Plan] | None = None,
-    ) -> list[int]:
+    ) -> dict[str, int]:
         """Atomically mark the item seen, keep its text (``items_since``) and put
-        its alerts in the outbox.
-
-        ``lease_until`` keeps the new alerts from the retry loop while the caller
-        hands them to the notify agent; if that never settles them, they are
-        retried from then on.
+        its alerts in the outbox. Returns the new outbox ids by channel.
 
         ``story``: the item belongs to that story; it is kept for
         ``stories_since`` and ``story_sources``. Each alert is for the story
         (the item's own fingerprint when ``story`` is None), and a story makes at
         most one alert per channel: an alert for a channel that already has one
-        for the story (a later copy of the story) is skipped.
+        for the story (a later copy of the story) is skipped, and that channel
+        is left out of the result.
 
         ``plans`` (by channel id) say when each channel's alert goes out: its
         first attempt and the digest it waits for. A channel without a plan
-        gets its first attempt at ``lease_until`` (or ``now``) and no digest.
+        gets its first attempt at ``now`` and no digest.
 
-        Returns the outbox ids of the new alerts; an empty list and no change
-        when the item was already seen (a restart or a redelivery never re-alerts).
+        An empty result, and no change, when the item was already seen (a
+        restart or a redelivery never re-alerts).
         """
-
-    async def record_item_by_channel(
-        self,
-        item: Item,
-        alerts: Sequence[Alert],
-        now: datetime,
-        lease_until: datetime | None = None,
-        *,
-        story: StoryEntry | None = None,
-        plans: Mapping[str, Plan] | None = None,
-    ) -> dict[str, int]:
-        """``record_item``, saying which channel each new outbox id is for: a
-        later copy of a story leaves out the channels the story already reached,
-        so the ids alone no longer line up with ``alerts``."""
 
     async def stories_since(self, since: datetime) -> list[StoryRow]:
         """Items recorded with a story after ``since``, oldest first: what a
@@ -176,18 +160,13 @@ class Store(Protocol):
         workers may prune at once: each skips the rows another is deleting.
         Returns how many rows of each kind went."""
 
-    async def due_alerts(self, now: datetime, limit: int = 100) -> list[PendingAlert]:
-        """Outbox rows to be sent on their own whose next attempt is due, oldest
-        first (neither digest rows nor dead ones)."""
-
-    async def lease_alert(self, alert_id: int, until: datetime) -> None:
-        """Push an undelivered alert's next attempt to ``until`` (it is being sent)."""
-
     async def claim_alerts(
         self, now: datetime, until: datetime, limit: int = 100
     ) -> list[PendingAlert]:
-        """Like ``due_alerts``, but atomically pushes their next attempt to ``until``
-        so no other caller (a retry loop, another worker) gets them meanwhile.
+        """Outbox rows to be sent on their own whose next attempt is due, oldest
+        first (neither digest rows nor dead ones), their next attempt pushed to
+        ``until`` in the same step, so no other caller (a retry loop, another
+        worker) gets them meanwhile.
 
         A crashed deliverer's claims lapse at ``until`` and are tried again;
         ``mark_delivered``/``mark_failed``/``mark_dead`` settle a claimed row.
@@ -219,10 +198,6 @@ class Store(Protocol):
     ) -> None:
         """An attempt failed; the next one is due at ``next_attempt_at``."""
 
-    async def replan(self, alert_id: int, plan: Plan) -> None:
-        """Put an undelivered alert back as planned again: held until
-        ``plan.not_before``, or into the digest due at ``plan.digest_due``."""
-
     async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None:
         """An attempt failed and delivery is given up: the row is a dead letter,
         never claimed again. No change to a row already delivered or dead."""
@@ -233,24 +208,11 @@ class Store(Protocol):
     async def record_message(self, channel: str, now: datetime, kind: MessageKind) -> None:
         """A message not from the outbox (an admin alert) was sent to ``channel``."""
 
-    async def sent_since(self, channel: str, since: datetime) -> int:
-        """How many messages were sent to ``channel`` after ``since`` (strictly)."""
-
-    async def going_out(self, channel: str, until: datetime, excluding: Sequence[int] = ()) -> int:
-        """How many undelivered alerts to ``channel`` are to go out on their own by
-        ``until`` (leased to be sent now, or due for a retry), but those of the
-        ids ``excluding``: being sent, so they count against the rate limit."""
-
     def serialized(self) -> AbstractAsyncContextManager[StoreUnit]:
         """One transaction that no other worker's ``serialized`` runs beside: a
         story joined, its alerts planned against the channels' counts and
         enqueued, all as one step, so copies of a story matched on two workers at
         the same moment make one alert, and the workers keep to one rate limit."""
-
-    async def delivered_count(self) -> int: ...
-
-    async def pending_count(self) -> int:
-        """Outbox rows not delivered yet, due or not, in a digest or not; not dead."""
 
     async def unsettled_for(self, fingerprint: str) -> list[PendingAlert]:
         """An item's alerts still to be sent on their own (not in a digest): what a

@@ -285,15 +285,6 @@ class SqlStore:
                     next_poll[url] = at
         return [u for u in wanted if (at := next_poll.get(u)) is None or at <= now]
 
-    async def lease_feed(self, url: str, until: datetime) -> None:
-        stmt = (
-            self._insert(feeds)
-            .values(url=url, next_poll_at=until, failures=0)
-            .on_conflict_do_update(index_elements=[feeds.c.url], set_={"next_poll_at": until})
-        )
-        async with self._tx(write=True) as conn:
-            await conn.execute(stmt)
-
     async def claim_feed(self, url: str, now: datetime, until: datetime) -> bool:
         first_time = (
             self._insert(feeds)
@@ -317,43 +308,17 @@ class SqlStore:
 
     # items and outbox ----------------------------------------------------
 
-    async def unseen(self, fingerprints: Sequence[str]) -> set[str]:
-        wanted = list(dict.fromkeys(fingerprints))
-        seen: set[str] = set()
-        async with self._tx(write=False) as conn:
-            for chunk in _chunks(wanted):
-                query = select(seen_items.c.fingerprint).where(seen_items.c.fingerprint.in_(chunk))
-                seen.update((await conn.execute(query)).scalars())
-        return set(wanted) - seen
-
     async def record_item(
         self,
         item: Item,
         alerts: Sequence[Alert],
         now: datetime,
-        lease_until: datetime | None = None,
-        *,
-        story: StoryEntry | None = None,
-        plans: Mapping[str, Plan] | None = None,
-    ) -> list[int]:
-        """See ``Store.record_item``: the new outbox ids, in the order of ``alerts``."""
-        by_channel = await self.record_item_by_channel(
-            item, alerts, now, lease_until, story=story, plans=plans
-        )
-        return list(dict.fromkeys(by_channel[a.channel] for a in alerts if a.channel in by_channel))
-
-    async def record_item_by_channel(
-        self,
-        item: Item,
-        alerts: Sequence[Alert],
-        now: datetime,
-        lease_until: datetime | None = None,
         *,
         story: StoryEntry | None = None,
         plans: Mapping[str, Plan] | None = None,
         within: AsyncConnection | None = None,
     ) -> dict[str, int]:
-        """See ``Store.record_item_by_channel``."""
+        """See ``Store.record_item``."""
         strays = [a.key for a in alerts if a.fingerprint != item.fingerprint]
         if strays:
             raise ValueError(f"alerts {strays} are not about item {item.fingerprint}")
@@ -391,7 +356,7 @@ class SqlStore:
                         payload=alert.to_json(),
                         created_at=now,
                         attempts=0,
-                        next_attempt_at=plan.not_before if plan else lease_until or now,
+                        next_attempt_at=plan.not_before if plan else now,
                         story=story_id,
                         digest_due=plan.digest_due if plan else None,
                     )
@@ -633,12 +598,6 @@ class SqlStore:
         """Digest rows whose digest and next attempt (not a claim's lease) are due."""
         return self._unsettled & (outbox.c.digest_due <= now) & (outbox.c.next_attempt_at <= now)
 
-    async def due_alerts(self, now: datetime, limit: int = 100) -> list[PendingAlert]:
-        query = select(outbox).where(self._due(now)).order_by(outbox.c.id).limit(limit)
-        async with self._tx(write=False) as conn:
-            rows = (await conn.execute(query)).all()
-        return [_pending(row) for row in rows]
-
     async def unsettled_for(self, fingerprint: str) -> list[PendingAlert]:
         query = (
             select(outbox)
@@ -652,15 +611,6 @@ class SqlStore:
         async with self._tx(write=False) as conn:
             rows = (await conn.execute(query)).all()
         return [_pending(row) for row in rows]
-
-    async def lease_alert(self, alert_id: int, until: datetime) -> None:
-        stmt = (
-            update(outbox)
-            .where(outbox.c.id == alert_id, self._unsettled)
-            .values(next_attempt_at=until)
-        )
-        async with self._tx(write=True) as conn:
-            await conn.execute(stmt)
 
     async def claim_alerts(
         self, now: datetime, until: datetime, limit: int = 100
@@ -746,17 +696,6 @@ class SqlStore:
         async with self._tx(write=True) as conn:
             await conn.execute(stmt)
 
-    async def replan(
-        self, alert_id: int, plan: Plan, within: AsyncConnection | None = None
-    ) -> None:
-        stmt = (
-            update(outbox)
-            .where(outbox.c.id == alert_id, self._unsettled)
-            .values(next_attempt_at=plan.not_before, digest_due=plan.digest_due)
-        )
-        async with self._within(within, write=True) as conn:
-            await conn.execute(stmt)
-
     async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None:
         stmt = (
             update(outbox)
@@ -789,56 +728,12 @@ class SqlStore:
         async with self._tx(write=True) as conn:
             await conn.execute(messages.insert().values(channel=channel, sent_at=now, kind=kind))
 
-    async def sent_since(
-        self, channel: str, since: datetime, within: AsyncConnection | None = None
-    ) -> int:
-        query = (
-            select(func.count())
-            .select_from(messages)
-            .where(messages.c.channel == channel, messages.c.sent_at > since)
-        )
-        async with self._within(within, write=False) as conn:
-            return int((await conn.execute(query)).scalar_one())
-
-    async def going_out(
-        self,
-        channel: str,
-        until: datetime,
-        excluding: Sequence[int] = (),
-        within: AsyncConnection | None = None,
-    ) -> int:
-        """See ``Store.going_out``."""
-        query = (
-            select(func.count())
-            .select_from(outbox)
-            .where(
-                outbox.c.channel == channel,
-                self._unsettled,
-                outbox.c.digest_due.is_(None),
-                outbox.c.next_attempt_at <= until,
-                outbox.c.id.not_in(list(excluding)),
-            )
-        )
-        async with self._within(within, write=False) as conn:
-            return int((await conn.execute(query)).scalar_one())
-
     # counts --------------------------------------------------------------
-
-    async def delivered_count(self) -> int:
-        return await self._count(outbox.c.delivered_at.is_not(None))
-
-    async def pending_count(self) -> int:
-        return await self._count(self._unsettled)
 
     async def is_settled(self, alert_id: int) -> bool:
         query = select(outbox.c.id).where((outbox.c.id == alert_id) & self._unsettled)
         async with self._tx(write=False) as conn:
             return (await conn.execute(query)).first() is None
-
-    async def _count(self, where: ColumnElement[bool]) -> int:
-        query = select(func.count()).select_from(outbox).where(where)
-        async with self._tx(write=False) as conn:
-            return int((await conn.execute(query)).scalar_one())
 
     async def outbox_summary(self) -> OutboxSummary:
         def count(where: ColumnElement[bool]) -> Any:
@@ -917,12 +812,28 @@ class SqlUnit:
         return await self._store.stories_since(since, within=self._conn)
 
     async def sent_since(self, channel: str, since: datetime) -> int:
-        return await self._store.sent_since(channel, since, within=self._conn)
+        query = (
+            select(func.count())
+            .select_from(messages)
+            .where(messages.c.channel == channel, messages.c.sent_at > since)
+        )
+        return int((await self._conn.execute(query)).scalar_one())
 
     async def going_out(self, channel: str, until: datetime, excluding: Sequence[int] = ()) -> int:
-        return await self._store.going_out(channel, until, excluding, within=self._conn)
+        query = (
+            select(func.count())
+            .select_from(outbox)
+            .where(
+                outbox.c.channel == channel,
+                SqlStore._unsettled,
+                outbox.c.digest_due.is_(None),
+                outbox.c.next_attempt_at <= until,
+                outbox.c.id.not_in(list(excluding)),
+            )
+        )
+        return int((await self._conn.execute(query)).scalar_one())
 
-    async def record_item_by_channel(
+    async def record_item(
         self,
         item: Item,
         alerts: Sequence[Alert],
@@ -931,9 +842,14 @@ class SqlUnit:
         story: StoryEntry | None = None,
         plans: Mapping[str, Plan] | None = None,
     ) -> dict[str, int]:
-        return await self._store.record_item_by_channel(
+        return await self._store.record_item(
             item, alerts, now, story=story, plans=plans, within=self._conn
         )
 
     async def replan(self, alert_id: int, plan: Plan) -> None:
-        await self._store.replan(alert_id, plan, within=self._conn)
+        stmt = (
+            update(outbox)
+            .where(outbox.c.id == alert_id, SqlStore._unsettled)
+            .values(next_attempt_at=plan.not_before, digest_due=plan.digest_due)
+        )
+        await self._conn.execute(stmt)

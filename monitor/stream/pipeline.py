@@ -323,7 +323,7 @@ class Pipeline:
         async with self.store.serialized() as unit:
             story = await self.stories.assign(item, now, unit)
             plans = await self.dispatcher.plan(alerts, fired, now, ALERT_LEASE, unit)
-            ids = await unit.record_item_by_channel(item, alerts, now, story=story, plans=plans)
+            ids = await unit.record_item(item, alerts, now, story=story, plans=plans)
         if not ids:
             # Seen before (a redelivery after a worker died between recording the
             # item and sending its alerts), or a copy of a story every channel has

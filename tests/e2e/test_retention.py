@@ -15,6 +15,7 @@ from monitor.core.items import Item, fingerprint
 from monitor.store import open_store
 from tests.e2e.conftest import Service
 from tests.feedserver import rss
+from tests.store.factories import unseen
 
 pytestmark = pytest.mark.e2e
 
@@ -70,7 +71,7 @@ async def stored(storage: str, carried: Item) -> tuple[list[str], set[str]]:
         since = NOW - timedelta(days=365)
         kept = [s.item.fingerprint async for chunk in store.items_since(since) for s in chunk]
         wanted = [f"archive-{n}" for n in range(8)] + [carried.fingerprint]
-        return kept, await store.unseen(wanted)
+        return kept, await unseen(storage, wanted)
     finally:
         await store.close()
 

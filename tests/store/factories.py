@@ -1,10 +1,14 @@
-"""Items, alerts and raw database access shared by the store tests."""
+"""Items, alerts and raw database access shared by the store tests.
+
+The store's protocol holds only what the service asks of it; what a test wants
+to see beyond that (which items are marked seen, which rows are due) it reads
+with SQL, here."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
@@ -12,13 +16,16 @@ from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection, MetaData, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.core.alerts import Alert
 from monitor.core.items import Item
+from monitor.core.outbox import PendingAlert
 from monitor.core.retention import Cutoffs
+from monitor.store import Store
+from monitor.store.schema import outbox, seen_items
 from monitor.store.sql import engine_url
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -114,3 +121,51 @@ async def drop_everything(url: str) -> None:
         found.drop_all(conn)
 
     await inspect_db(url, drop)
+
+
+async def unseen(url: str, fingerprints: Sequence[str]) -> set[str]:
+    """Those of ``fingerprints`` that have no seen mark in the database at ``url``."""
+
+    def look(conn: Connection) -> set[str]:
+        query = select(seen_items.c.fingerprint).where(seen_items.c.fingerprint.in_(fingerprints))
+        return set(fingerprints) - set(conn.execute(query).scalars())
+
+    return await inspect_db(url, look)
+
+
+async def due_alerts(url: str, now: datetime, limit: int = 100) -> list[PendingAlert]:
+    """The outbox rows due to go out on their own at ``now``, oldest first: what
+    ``claim_alerts`` would take, left where they are."""
+
+    def look(conn: Connection) -> list[PendingAlert]:
+        query = (
+            select(outbox)
+            .where(
+                outbox.c.delivered_at.is_(None),
+                outbox.c.dead_at.is_(None),
+                outbox.c.digest_due.is_(None),
+                outbox.c.next_attempt_at <= now,
+            )
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        return [
+            PendingAlert(
+                id=row.id,
+                alert=Alert.from_json(row.payload),
+                attempts=row.attempts,
+                created_at=row.created_at,
+                next_attempt_at=row.next_attempt_at,
+                last_error=row.last_error,
+                story=row.story,
+            )
+            for row in conn.execute(query)
+        ]
+
+    return await inspect_db(url, look)
+
+
+async def sent_since(store: Store, channel: str, since: datetime) -> int:
+    """Messages sent to ``channel`` after ``since``, as the rate limit counts them."""
+    async with store.serialized() as unit:
+        return await unit.sent_since(channel, since)

@@ -13,7 +13,7 @@ from monitor.core.retention import Pruned
 from monitor.core.stories import StoryEntry
 from monitor.store import Store
 from monitor.store.sql import SqlStore
-from tests.store.factories import T0, alert, cuts, item
+from tests.store.factories import T0, alert, cuts, item, unseen
 
 DAY = timedelta(days=1)
 
@@ -84,7 +84,9 @@ async def test_a_full_last_batch_ends_the_reading_cleanly(store: Store) -> None:
     assert sizes == [2, 2]
 
 
-async def test_pruning_removes_only_the_texts_older_than_the_cut(store: Store) -> None:
+async def test_pruning_removes_only_the_texts_older_than_the_cut(
+    store: Store, storage_url: str
+) -> None:
     for n in range(7):  # one item a day, T0 - 6 days … T0
         await store.record_item(item(f"guid:{n}"), [], T0 - (6 - n) * DAY)
     cut = T0 - 2 * DAY
@@ -94,14 +96,16 @@ async def test_pruning_removes_only_the_texts_older_than_the_cut(store: Store) -
     assert [s.item.fingerprint for s in left] == ["guid:4", "guid:5", "guid:6"]
     assert left[0].seen_at == cut  # exactly at the cut: kept
     # the items stay seen: a restart never re-alerts on them
-    assert await store.unseen([f"guid:{n}" for n in range(7)]) == set()
+    assert await unseen(storage_url, [f"guid:{n}" for n in range(7)]) == set()
     assert await store.prune(cuts(item_texts=cut)) == Pruned()  # nothing more to do
 
 
 async def test_pruning_leaves_the_outbox_and_stories_alone(store: Store) -> None:
     it = item("guid:1")
     story = StoryEntry("guid:1", b"\x01sig")
-    [alert_id] = await store.record_item(it, [alert(it, "mail")], T0 - 40 * DAY, story=story)
+    [alert_id] = (
+        await store.record_item(it, [alert(it, "mail")], T0 - 40 * DAY, story=story)
+    ).values()
     assert await store.prune(cuts(item_texts=T0)) == Pruned(item_texts=1)
     assert await read_all(store) == []
     assert await store.is_settled(alert_id) is False

@@ -14,7 +14,7 @@ from monitor.core.retention import Pruned
 from monitor.core.stories import StoryEntry
 from monitor.store import Store
 from monitor.store.sql import SqlStore
-from tests.store.factories import FEED, T0, alert, cuts, item
+from tests.store.factories import FEED, T0, alert, cuts, item, sent_since, unseen
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -39,24 +39,28 @@ async def test_a_poll_says_which_items_are_new(store: Store) -> None:
     assert await poll(store, many, T0 + HOUR) == set(many) - {"guid:1"}
 
 
-async def test_the_mark_of_an_item_its_feed_dropped_goes_after_retention(store: Store) -> None:
+async def test_the_mark_of_an_item_its_feed_dropped_goes_after_retention(
+    store: Store, storage_url: str
+) -> None:
     await store.record_item(item("guid:1"), [], T0)
     await store.record_item(item("guid:2"), [], T0)
     await poll(store, ["guid:1", "guid:2"], T0 + 10 * DAY)
     await poll(store, ["guid:2"], T0 + 11 * DAY)  # guid:1 left the feed
     assert await forget_marks(store, T0 + 39 * DAY) == 0  # last found 29 days before
     assert await forget_marks(store, T0 + 41 * DAY) == 1
-    assert await store.unseen(["guid:1", "guid:2"]) == {"guid:1"}
+    assert await unseen(storage_url, ["guid:1", "guid:2"]) == {"guid:1"}
 
 
-async def test_the_mark_of_an_item_its_feed_still_carries_stays(store: Store) -> None:
+async def test_the_mark_of_an_item_its_feed_still_carries_stays(
+    store: Store, storage_url: str
+) -> None:
     await store.record_item(item("guid:pinned"), [], T0)
     for day in range(1, 91):  # the feed carries it every day for three months
         now = T0 + day * DAY
         assert await poll(store, ["guid:pinned", f"guid:day{day}"], now) == {f"guid:day{day}"}
         await store.record_item(item(f"guid:day{day}"), [], now)
         await forget_marks(store, now)
-    assert await store.unseen(["guid:pinned", "guid:day1", "guid:day90"]) == {"guid:day1"}
+    assert await unseen(storage_url, ["guid:pinned", "guid:day1", "guid:day90"]) == {"guid:day1"}
 
 
 async def test_a_feed_that_answers_not_modified_keeps_its_items(store: Store) -> None:
@@ -95,7 +99,7 @@ async def test_marks_of_a_feed_nothing_polls_go_after_retention(store: Store) ->
 
 async def test_a_mark_goes_with_its_text_but_not_with_its_alerts(store: Store) -> None:
     it = item("guid:1")
-    [alert_id] = await store.record_item(it, [alert(it, "mail")], T0)
+    [alert_id] = (await store.record_item(it, [alert(it, "mail")], T0)).values()
     await poll(store, ["guid:2"], T0 + DAY)  # it left the feed
     at = T0 + 31 * DAY
     pruned = await store.prune(cuts(item_texts=at - 30 * DAY, seen_items=at - 30 * DAY))
@@ -114,7 +118,7 @@ async def test_an_item_back_after_its_mark_went_is_recorded_once_more_without_al
     await poll(store, ["guid:2"], T0 + DAY)  # it left the feed
     await forget_marks(store, T0 + 31 * DAY)
     assert await poll(store, ["guid:1"], T0 + 32 * DAY) == {"guid:1"}
-    assert await store.record_item(it, [alert(it, "mail")], T0 + 32 * DAY) == []
+    assert await store.record_item(it, [alert(it, "mail")], T0 + 32 * DAY) == {}
 
 
 # -- stories, messages, alerts ------------------------------------------------------
@@ -141,9 +145,9 @@ async def test_messages_older_than_the_cut_go_and_the_rate_limit_counts_the_rest
         await store.record_message("chat", T0 - timedelta(minutes=minutes), "alert")
     await store.record_message("mail", T0 - 3 * HOUR, "digest")
     assert await store.prune(cuts(messages=T0 - HOUR)) == Pruned(messages=4)
-    assert await store.sent_since("chat", T0 - HOUR) == 2
-    assert await store.sent_since("chat", T0 - DAY) == 2
-    assert await store.sent_since("mail", T0 - DAY) == 0
+    assert await sent_since(store, "chat", T0 - HOUR) == 2
+    assert await sent_since(store, "chat", T0 - DAY) == 2
+    assert await sent_since(store, "mail", T0 - DAY) == 0
 
 
 async def test_delivered_and_dead_alerts_go_and_those_still_to_be_sent_stay(store: Store) -> None:
@@ -153,7 +157,7 @@ async def test_delivered_and_dead_alerts_go_and_those_still_to_be_sent_stay(stor
     async def enqueue(name: str, plan: Plan | None = None) -> int:
         it = item(f"guid:{name}")
         plans = {"mail": plan} if plan else None
-        [ids[name]] = await store.record_item(it, [alert(it, "mail")], at, plans=plans)
+        [ids[name]] = (await store.record_item(it, [alert(it, "mail")], at, plans=plans)).values()
         return ids[name]
 
     await store.mark_delivered(await enqueue("delivered"), at + HOUR)
@@ -191,14 +195,14 @@ async def test_pruning_goes_in_batches_until_done(store: Store) -> None:
 
 
 async def test_workers_pruning_at_once_remove_each_row_once(
-    two_stores: tuple[SqlStore, SqlStore],
+    two_stores: tuple[SqlStore, SqlStore], storage_url: str
 ) -> None:
     a, b = two_stores
     old = T0 - 100 * DAY
     for n in range(40):
         it = replace(item(f"guid:{n}"), feed=OTHER)
         story = StoryEntry(f"guid:{n}", b"\x01sig")
-        [alert_id] = await a.record_item(it, [alert(it, "mail")], old, story=story)
+        [alert_id] = (await a.record_item(it, [alert(it, "mail")], old, story=story)).values()
         await a.mark_delivered(alert_id, old)  # and a message
     await a.record_item(item("guid:new"), [], T0)
     at = T0 - 50 * DAY
@@ -206,4 +210,4 @@ async def test_workers_pruning_at_once_remove_each_row_once(
     removed = await asyncio.gather(*(s.prune(everything, batch=7) for s in (a, b) * 2))
     totals = Pruned(*(sum(getattr(p, f.name) for p in removed) for f in fields(Pruned)))
     assert totals == Pruned(item_texts=40, seen_items=40, story_items=40, messages=40, alerts=40)
-    assert await b.unseen(["guid:0", "guid:new"]) == {"guid:0"}
+    assert await unseen(storage_url, ["guid:0", "guid:new"]) == {"guid:0"}

@@ -23,7 +23,7 @@ from monitor.core.outbox import next_attempt
 from monitor.errors import ConfigError
 from monitor.store import Store, open_store
 from monitor.store.sql import SqlStore
-from tests.store.factories import FEED, T0, alert, item
+from tests.store.factories import FEED, T0, alert, due_alerts, item, unseen
 
 # SQLite's own matters -----------------------------------------------------------
 
@@ -48,7 +48,7 @@ async def test_relative_and_driver_urls(
     monkeypatch.chdir(tmp_path)
     s = await open_store(f"{scheme}rel/state.db")
     try:
-        await s.lease_feed(FEED, T0)
+        await s.save_feed_state(FeedState(url=FEED))
     finally:
         await s.close()
     assert (tmp_path / "rel" / "state.db").is_file()
@@ -58,8 +58,8 @@ async def test_in_memory_store_works() -> None:
     s = await open_store("sqlite://")
     try:
         it = item()
-        assert await s.record_item(it, [alert(it, "c1")], T0) != []
-        assert await s.unseen([it.fingerprint]) == set()
+        assert await s.record_item(it, [alert(it, "c1")], T0) != {}
+        assert await s.record_item(it, [alert(it, "c1")], T0) == {}  # seen: remembered
     finally:
         await s.close()
 
@@ -161,8 +161,8 @@ async def test_the_store_reconnects_after_the_server_drops_its_connections(
         finally:
             await raw.close()
         assert killed >= 1  # the store's pooled connection, as a server restart would
-        assert await s.unseen([it.fingerprint, "guid:2"]) == {"guid:2"}
-        assert await s.pending_count() == 1
+        assert await s.carried(FEED, [it.fingerprint, "guid:2"], T0, T0) == {"guid:2"}
+        assert (await s.outbox_summary()).pending == 1
     finally:
         await s.close()
 
@@ -176,7 +176,7 @@ async def test_a_claim_takes_other_rows_than_a_worker_busy_claiming(
         ids: list[int] = []
         for n in range(6):
             it = item(f"guid:{n}")
-            ids += await s.record_item(it, [alert(it, "mail")], T0)
+            ids += (await s.record_item(it, [alert(it, "mail")], T0)).values()
         lease = T0 + timedelta(seconds=30)
         async with raw.transaction():
             # another worker is in the middle of claiming the three oldest
@@ -232,13 +232,13 @@ async def test_due_feeds_keeps_order_and_skips_future_polls(store: Store) -> Non
 async def test_due_feeds_handles_more_urls_than_one_statement_takes(store: Store) -> None:
     urls = [f"https://f{i}.example.org/rss" for i in range(1200)]
     leased = urls[7::150]  # some in every statement's share
-    await asyncio.gather(*(store.lease_feed(url, T0 + timedelta(hours=1)) for url in leased))
+    await asyncio.gather(*(store.claim_feed(url, T0, T0 + timedelta(hours=1)) for url in leased))
     assert await store.due_feeds(urls, T0) == [u for u in urls if u not in leased]
 
 
-async def test_lease_feed_hides_a_feed_until_the_lease_ends(store: Store) -> None:
+async def test_a_claimed_feed_is_hidden_until_the_lease_ends(store: Store) -> None:
     await store.save_feed_state(FeedState(url=FEED, etag="e1", failures=1))
-    await store.lease_feed(FEED, T0 + timedelta(seconds=30))
+    assert await store.claim_feed(FEED, T0, T0 + timedelta(seconds=30))
     assert await store.due_feeds([FEED], T0) == []
     assert await store.due_feeds([FEED], T0 + timedelta(seconds=30)) == [FEED]
     state = await store.feed_state(FEED)
@@ -257,28 +257,30 @@ async def test_claim_feed_is_won_once_per_due_period(two_stores: tuple[SqlStore,
 # items and outbox -------------------------------------------------------------
 
 
-async def test_record_item_enqueues_one_alert_per_channel_once(store: Store) -> None:
+async def test_record_item_enqueues_one_alert_per_channel_once(
+    store: Store, storage_url: str
+) -> None:
     it = item()
     ids = await store.record_item(it, [alert(it, "mail"), alert(it, "chat")], T0)
-    assert len(ids) == 2 and len(set(ids)) == 2
-    assert await store.unseen([it.fingerprint, "guid:other"]) == {"guid:other"}
+    assert sorted(ids) == ["chat", "mail"] and len(set(ids.values())) == 2
+    assert await unseen(storage_url, [it.fingerprint, "guid:other"]) == {"guid:other"}
 
     again = await store.record_item(it, [alert(it, "mail"), alert(it, "chat")], T0)
-    assert again == []
-    due = {p.alert.channel: p for p in await store.due_alerts(T0)}
-    assert {ch: p.id for ch, p in due.items()} == dict(zip(["mail", "chat"], ids, strict=True))
+    assert again == {}
+    due = {p.alert.channel: p for p in await due_alerts(storage_url, T0)}
+    assert {ch: p.id for ch, p in due.items()} == ids
     assert due["mail"].alert == alert(it, "mail")
     assert due["mail"].attempts == 0 and due["mail"].last_error is None
     assert due["mail"].created_at == T0 and due["mail"].created_at.tzinfo == UTC
     assert due["mail"].story == it.fingerprint  # its own story: one alert per item
 
 
-async def test_an_item_without_alerts_is_still_remembered(store: Store) -> None:
+async def test_an_item_without_alerts_is_still_remembered(store: Store, storage_url: str) -> None:
     it = item()
-    assert await store.record_item(it, [], T0) == []
-    assert await store.unseen([it.fingerprint]) == set()
-    assert await store.record_item(it, [alert(it, "mail")], T0) == []
-    assert await store.pending_count() == 0
+    assert await store.record_item(it, [], T0) == {}
+    assert await unseen(storage_url, [it.fingerprint]) == set()
+    assert await store.record_item(it, [alert(it, "mail")], T0) == {}
+    assert (await store.outbox_summary()).pending == 0
 
 
 async def test_seen_items_and_outbox_survive_a_restart(storage_url: str) -> None:
@@ -289,9 +291,9 @@ async def test_seen_items_and_outbox_survive_a_restart(storage_url: str) -> None
 
     second = await open_store(storage_url)
     try:
-        assert await second.unseen([it.fingerprint]) == set()
-        assert await second.record_item(it, [alert(it, "mail")], T0 + timedelta(hours=1)) == []
-        assert [p.id for p in await second.due_alerts(T0)] == ids
+        assert await unseen(storage_url, [it.fingerprint]) == set()
+        assert await second.record_item(it, [alert(it, "mail")], T0 + timedelta(hours=1)) == {}
+        assert [p.id for p in await due_alerts(storage_url, T0)] == list(ids.values())
     finally:
         await second.close()
 
@@ -305,7 +307,7 @@ async def test_concurrent_records_of_one_item_alert_once(
     results = await asyncio.gather(*(s.record_item(it, alerts, T0) for s in two_stores * 3))
     winners = [r for r in results if r]
     assert len(winners) == 1 and len(winners[0]) == 20
-    assert await two_stores[0].pending_count() == 20
+    assert (await two_stores[0].outbox_summary()).pending == 20
 
 
 class _Unserialisable(Alert):
@@ -315,7 +317,7 @@ class _Unserialisable(Alert):
         raise RuntimeError("payload lost")
 
 
-async def test_record_item_is_all_or_nothing(store: Store) -> None:
+async def test_record_item_is_all_or_nothing(store: Store, storage_url: str) -> None:
     it = item()
     good = alert(it, "mail")
     bad = _Unserialisable(**{f: getattr(good, f) for f in Alert.__dataclass_fields__})
@@ -323,8 +325,8 @@ async def test_record_item_is_all_or_nothing(store: Store) -> None:
     with pytest.raises(RuntimeError, match="payload lost"):
         await store.record_item(it, [good, bad], T0)
     # nothing was kept: the item is still unseen, so the next poll alerts again
-    assert await store.unseen([it.fingerprint]) == {it.fingerprint}
-    assert await store.pending_count() == 0
+    assert await unseen(storage_url, [it.fingerprint]) == {it.fingerprint}
+    assert (await store.outbox_summary()).pending == 0
     assert len(await store.record_item(it, [good], T0)) == 1
 
 
@@ -333,35 +335,40 @@ async def test_record_item_rejects_alerts_for_another_item(store: Store) -> None
         await store.record_item(item("guid:1"), [alert(item("guid:2"), "mail")], T0)
 
 
-async def test_failed_alerts_back_off_and_delivered_ones_stay_as_history(store: Store) -> None:
+async def test_failed_alerts_back_off_and_delivered_ones_stay_as_history(
+    store: Store, storage_url: str
+) -> None:
     first, second = item("guid:1"), item("guid:2")
-    [a_id] = await store.record_item(first, [alert(first, "mail")], T0)
-    [b_id] = await store.record_item(second, [alert(second, "mail")], T0 + timedelta(seconds=1))
+    [a_id] = (await store.record_item(first, [alert(first, "mail")], T0)).values()
+    [b_id] = (
+        await store.record_item(second, [alert(second, "mail")], T0 + timedelta(seconds=1))
+    ).values()
     later = T0 + timedelta(seconds=1)
-    assert [p.id for p in await store.due_alerts(later)] == [a_id, b_id]  # oldest first
-    assert [p.id for p in await store.due_alerts(later, limit=1)] == [a_id]
-    assert await store.due_alerts(T0 - timedelta(seconds=1)) == []
+    assert [p.id for p in await due_alerts(storage_url, later)] == [a_id, b_id]  # oldest first
+    assert await due_alerts(storage_url, T0 - timedelta(seconds=1)) == []
 
     retry_at = next_attempt(1, later)
     await store.mark_failed(a_id, "Connection refused", retry_at, later)
-    assert [p.id for p in await store.due_alerts(later)] == [b_id]
+    assert [p.id for p in await due_alerts(storage_url, later)] == [b_id]
     await store.mark_delivered(b_id, later)
-    assert await store.due_alerts(later) == []
+    assert await due_alerts(storage_url, later) == []
 
-    [retry] = await store.due_alerts(retry_at)
+    [retry] = await due_alerts(storage_url, retry_at)
     assert retry.id == a_id and retry.attempts == 1
     assert retry.last_error == "Connection refused" and retry.next_attempt_at == retry_at
 
     await store.mark_failed(a_id, "still down", next_attempt(2, retry_at), retry_at)
-    [retry] = await store.due_alerts(retry_at + timedelta(minutes=10))
+    [retry] = await due_alerts(storage_url, retry_at + timedelta(minutes=10))
     assert retry.attempts == 2 and retry.next_attempt_at == retry_at + timedelta(seconds=4)
 
-    assert (await store.delivered_count(), await store.pending_count()) == (1, 1)
+    summary = await store.outbox_summary()
+    assert (summary.delivered, summary.pending) == (1, 1)
     await store.mark_delivered(a_id, retry_at + timedelta(seconds=4))
     # a late failure report for a delivered alert changes nothing
     await store.mark_failed(a_id, "late", retry_at + timedelta(hours=1), retry_at)
-    assert (await store.delivered_count(), await store.pending_count()) == (2, 0)
-    assert await store.due_alerts(retry_at + timedelta(days=1)) == []
+    summary = await store.outbox_summary()
+    assert (summary.delivered, summary.pending) == (2, 0)
+    assert await due_alerts(storage_url, retry_at + timedelta(days=1)) == []
 
 
 async def test_claimed_alerts_are_handed_out_once_until_the_claim_lapses(
@@ -371,7 +378,7 @@ async def test_claimed_alerts_are_handed_out_once_until_the_claim_lapses(
     ids: list[int] = []
     for n in range(6):
         it = item(f"guid:{n}")
-        ids += await a.record_item(it, [alert(it, "mail")], T0)
+        ids += (await a.record_item(it, [alert(it, "mail")], T0)).values()
     lease = T0 + timedelta(seconds=30)
     claims = await asyncio.gather(a.claim_alerts(T0, lease, 4), b.claim_alerts(T0, lease, 4))
     claimed = [p.id for c in claims for p in c]
@@ -383,28 +390,28 @@ async def test_claimed_alerts_are_handed_out_once_until_the_claim_lapses(
     assert [p.id for p in lapsed] == ids[1:]
 
 
-async def test_a_leased_alert_waits_for_its_lease_and_a_delivered_one_ignores_it(
+async def test_a_claimed_alert_waits_for_its_lease_and_a_delivered_one_for_nothing(
     store: Store,
+    storage_url: str,
 ) -> None:
     first, second = item("guid:1"), item("guid:2")
-    [a_id] = await store.record_item(first, [alert(first, "mail")], T0)
-    [b_id] = await store.record_item(second, [alert(second, "mail")], T0)
+    [a_id] = (await store.record_item(first, [alert(first, "mail")], T0)).values()
+    [b_id] = (await store.record_item(second, [alert(second, "mail")], T0)).values()
     lease = T0 + timedelta(seconds=30)
-    await store.lease_alert(a_id, lease)
-    assert [p.id for p in await store.due_alerts(T0)] == [b_id]
-    assert [p.id for p in await store.due_alerts(lease)] == [a_id, b_id]
+    assert [p.id for p in await store.claim_alerts(T0, lease, limit=1)] == [a_id]
+    assert [p.id for p in await due_alerts(storage_url, T0)] == [b_id]
+    assert [p.id for p in await due_alerts(storage_url, lease)] == [a_id, b_id]
 
     await store.mark_delivered(b_id, T0)
-    await store.lease_alert(b_id, lease)
-    assert [p.id for p in await store.due_alerts(lease + timedelta(days=1))] == [a_id]
-    assert await store.delivered_count() == 1
+    assert [p.id for p in await store.claim_alerts(lease, lease + timedelta(days=1))] == [a_id]
+    assert (await store.outbox_summary()).delivered == 1
 
 
 async def test_a_row_is_settled_once_delivered_or_dead(store: Store) -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     first, second = item("settle-1"), item("settle-2")
-    [a] = await store.record_item(first, [alert(first, "chan")], now)
-    [b] = await store.record_item(second, [alert(second, "chan")], now)
+    [a] = (await store.record_item(first, [alert(first, "chan")], now)).values()
+    [b] = (await store.record_item(second, [alert(second, "chan")], now)).values()
     assert not await store.is_settled(a)
     await store.mark_delivered(a, now)
     await store.mark_dead(b, "gone", now)
@@ -415,6 +422,6 @@ async def test_an_items_unsettled_alerts_can_be_found_again(store: Store) -> Non
     now = datetime(2026, 1, 1, tzinfo=UTC)
     it = item("again-1")
     ids = await store.record_item(it, [alert(it, "a"), alert(it, "b")], now)
-    await store.mark_delivered(ids[0], now)
-    assert [p.id for p in await store.unsettled_for(it.fingerprint)] == [ids[1]]
+    await store.mark_delivered(ids["a"], now)
+    assert [p.id for p in await store.unsettled_for(it.fingerprint)] == [ids["b"]]
     assert await store.unsettled_for("no-such-item") == []
