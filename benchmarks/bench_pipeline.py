@@ -72,7 +72,7 @@ sys.path.insert(0, str(ROOT))
 from monitor.core.alerts import alerts_for  # noqa: E402
 from monitor.fetch.parse import parse_feed  # noqa: E402
 from monitor.notify.channels import load_channels  # noqa: E402
-from monitor.rulebook import read_rules  # noqa: E402
+from monitor.rules.files import read_rules  # noqa: E402
 from tests.feedserver import FeedServer, rss  # noqa: E402
 from tests.servers import WebhookSink  # noqa: E402
 

@@ -43,7 +43,7 @@ def _settings(config: str | None) -> Settings:
 
 
 def _rules(settings: Settings) -> RuleSet:
-    from monitor.rulebook import read_rules
+    from monitor.rules.files import read_rules
 
     return _guard(lambda: read_rules(settings.rules_dir))
 
@@ -114,7 +114,7 @@ def check(config: str | None, strict: bool, recent: str, max_share: float) -> No
     from monitor.core.schedule import parse_duration
     from monitor.notify.channels import load_channels
     from monitor.notify.deliver import check_channel_templates
-    from monitor.rulebook import parse_rule_files
+    from monitor.rules.files import parse_rule_files
 
     try:
         window = parse_duration(recent)

@@ -14,7 +14,7 @@ from monitor.notify.channels import load_channels
 from monitor.notify.deliver import Deliverer
 from monitor.notify.dispatch import Dispatcher
 from monitor.notify.templatebook import TemplateBook
-from monitor.rulebook import Rulebook
+from monitor.rules.rulebook import Rulebook
 from monitor.store import open_store
 from monitor.stories import StoryBook
 from monitor.stream.app import create_topics, make_app, make_lanes

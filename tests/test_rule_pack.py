@@ -22,7 +22,7 @@ import pytest
 
 from monitor.core.evaluation import Report, evaluate, format_ratio, parse_labelled
 from monitor.core.rules import RuleSet
-from monitor.rulebook import read_rules
+from monitor.rules.files import read_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_DIR = ROOT / "rules"

@@ -13,7 +13,8 @@ from monitor.core.items import Item
 from monitor.errors import RuleError
 from monitor.notify.channels import Channels
 from monitor.notify.deliver import Deliverer
-from monitor.rulebook import Rulebook, parse_rule_files, read_rules
+from monitor.rules.files import parse_rule_files, read_rules
+from monitor.rules.rulebook import Rulebook
 
 RULE = "rules:\n  - name: spice\n    match: zanzibar\n    template: spice.j2\n"
 

@@ -30,7 +30,7 @@ from monitor.fetch.parse import FeedParser
 from monitor.fetch.poll import poll_feed
 from monitor.notify.channels import Channels
 from monitor.notify.dispatch import Dispatcher
-from monitor.rulebook import Rulebook
+from monitor.rules.rulebook import Rulebook
 from monitor.store import Store
 from monitor.stories import StoryBook
 from monitor.stream.app import Lanes

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.rulebook import read_rules
+from monitor.rules.files import read_rules
 from tests.e2e.conftest import REPO, Service, wait_until
 from tests.feedserver import BROKEN_XML, rss
 from tests.servers import text_of

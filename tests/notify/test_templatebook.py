@@ -18,7 +18,7 @@ from monitor.config import ChannelOptions
 from monitor.core.alerts import Alert
 from monitor.notify import Channels, Deliverer, load_channels
 from monitor.notify.templatebook import TemplateBook
-from monitor.rulebook import Rulebook
+from monitor.rules.rulebook import Rulebook
 from tests.servers import WebhookSink
 
 ALERT = Alert(

@@ -29,7 +29,7 @@ from monitor.fetch.parse import FeedParser
 from monitor.notify.channels import load_channels
 from monitor.notify.deliver import Deliverer
 from monitor.notify.dispatch import Dispatcher
-from monitor.rulebook import Rulebook
+from monitor.rules.rulebook import Rulebook
 from monitor.store import Store, open_store
 from monitor.store.schema import item_texts, messages, outbox, seen_items, story_items
 from monitor.stories import StoryBook
