@@ -5,20 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import timedelta
 
 from monitor.config import Settings
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
 from monitor.notify.channels import load_channels
 from monitor.notify.deliver import Deliverer
-from monitor.notify.dispatch import Dispatcher
 from monitor.notify.templatebook import TemplateBook
+from monitor.pipeline import Stages
 from monitor.rules.rulebook import Rulebook
 from monitor.store import open_store
-from monitor.stories import StoryBook
+from monitor.stream.agents import Agents
 from monitor.stream.app import create_topics, make_app, make_lanes
-from monitor.stream.pipeline import Pipeline
 
 log = logging.getLogger("newsmon")
 
@@ -52,24 +50,16 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             ) as fetcher,
             FeedParser() as parser,
         ):
-            pipeline = Pipeline(
-                settings=settings,
+            stages = Stages.build(
+                settings,
                 store=store,
                 rulebook=rulebook,
-                channels=channels,
-                dispatcher=Dispatcher(
-                    store=store,
-                    deliverer=deliverer,
-                    options=settings.channels,
-                    timezone=settings.timezone,
-                    max_age=timedelta(seconds=settings.alerts.max_age),
-                ),
-                stories=StoryBook(store, timedelta(seconds=settings.alerts.story_window)),
+                deliverer=deliverer,
                 fetcher=fetcher,
                 parser=parser,
-                lanes=lanes,
             )
-            pipeline.register(app)
+            agents = Agents(stages, lanes, embedded=settings.embedded)
+            agents.register(app)
             if not settings.embedded:
                 await create_topics(settings)
             await app.start()
@@ -83,8 +73,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             )
             await stop.wait()
             log.info("stopping: draining in-flight work")
-            pipeline.stopping = True
-            if not await pipeline.drained(DRAIN_TIMEOUT):
+            agents.stopping = True
+            if not await agents.drained(DRAIN_TIMEOUT):
                 log.warning(
                     "drain timed out after %.0fs; the outbox keeps what is pending", DRAIN_TIMEOUT
                 )

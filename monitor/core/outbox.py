@@ -20,6 +20,9 @@ from monitor.core.alerts import Alert
 
 FIRST_RETRY = timedelta(seconds=2)
 MAX_RETRY = timedelta(minutes=5)
+# How long an alert in flight is leased before the retry loop sends it again
+# (covers a worker that died holding it).
+ALERT_LEASE = timedelta(minutes=2)
 
 # 2 s doubled 8 times passes 5 min; larger exponents only cost big integers
 _MAX_DOUBLINGS = 16

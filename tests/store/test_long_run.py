@@ -1,9 +1,10 @@
-"""A long run, simulated: weeks of news through the pipeline's own stages (poll
-a real loopback feed server, match, record) on a fake clock, with alerts sent
-or given up and the service's pruning every few hours. The database stops
-growing: every table's row count, and the SQLite file, level off. And no item
-ever comes back as new while its feed carries it: not a story pinned for
-weeks, not the items of a feed that answers "not modified" for days.
+"""A long run, simulated: weeks of news through the pipeline's own stages
+(scheduling, fetching from a real loopback feed server, matching, pruning),
+called without Faust on a fake clock, with alerts sent or given up and the
+store pruned every few hours. The database stops growing: every table's row
+count, and the SQLite file, level off. And no item ever comes back as new
+while its feed carries it: not a story pinned for weeks, not the items of a
+feed that answers "not modified" for days.
 
 Retention is short here (items 2 days, alerts 4 days) so that a few simulated
 weeks are many retention periods."""
@@ -13,7 +14,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,17 +25,15 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 
 from monitor.config import Settings, load_settings
+from monitor.core.items import Item
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
 from monitor.notify.channels import load_channels
 from monitor.notify.deliver import Deliverer
-from monitor.notify.dispatch import Dispatcher
+from monitor.pipeline import Stages
 from monitor.rules.rulebook import Rulebook
 from monitor.store import Store, open_store
 from monitor.store.schema import item_texts, messages, outbox, seen_items, story_items
-from monitor.stories import StoryBook
-from monitor.stream.app import make_app, make_lanes
-from monitor.stream.pipeline import Pipeline
 from tests.feedserver import FeedServer, rss
 from tests.store.factories import backend, inspect_db
 
@@ -129,47 +128,44 @@ def write_config(root: Path, server: FeedServer, storage: str) -> Settings:
     return load_settings(root / "monitor.yaml")
 
 
-@pytest.fixture
-async def pipeline(tmp_path: Path, storage_url: str) -> AsyncIterator[tuple[Pipeline, FeedServer]]:
-    """The service's pipeline on ``storage_url``, its clock in the test's hands."""
-    async with FeedServer() as server, FeedParser() as parser:
-        settings = write_config(tmp_path, server, storage_url)
-        store = await open_store(settings.storage)
-        channels = load_channels(settings.apprise_config).or_console()
-        deliverer = Deliverer(channels, options=settings.channels)
-        clock = Clock(START)
-        try:
-            async with Fetcher(total_timeout=10, connect_timeout=5) as fetcher:
-                yield (
-                    Pipeline(
-                        settings=settings,
-                        store=store,
-                        rulebook=Rulebook(settings.rules_dir),
-                        channels=channels,
-                        dispatcher=Dispatcher(
-                            store=store,
-                            deliverer=deliverer,
-                            options=settings.channels,
-                            timezone=settings.timezone,
-                        ),
-                        stories=StoryBook(store, timedelta(seconds=settings.alerts.story_window)),
-                        fetcher=fetcher,
-                        parser=parser,
-                        lanes=make_lanes(make_app(settings), settings),
-                        clock=clock,
-                    ),
-                    server,
-                )
-        finally:
-            await store.close()
-
-
 @dataclass
 class Clock:
     now: datetime
 
     def __call__(self) -> datetime:
         return self.now
+
+
+@dataclass
+class Run:
+    stages: Stages
+    store: Store
+    clock: Clock
+    server: FeedServer
+
+
+@pytest.fixture
+async def run(tmp_path: Path, storage_url: str) -> AsyncIterator[Run]:
+    """The service's stages on ``storage_url``, their clock in the test's hands."""
+    async with FeedServer() as server, FeedParser() as parser:
+        settings = write_config(tmp_path, server, storage_url)
+        store = await open_store(settings.storage)
+        channels = load_channels(settings.apprise_config).or_console()
+        clock = Clock(START)
+        try:
+            async with Fetcher(total_timeout=10, connect_timeout=5) as fetcher:
+                stages = Stages.build(
+                    settings,
+                    store=store,
+                    rulebook=Rulebook(settings.rules_dir),
+                    deliverer=Deliverer(channels, options=settings.channels),
+                    fetcher=fetcher,
+                    parser=parser,
+                    clock=clock,
+                )
+                yield Run(stages, store, clock, server)
+        finally:
+            await store.close()
 
 
 async def settle(store: Store, now: datetime, round_no: int) -> None:
@@ -197,31 +193,30 @@ def file_size(storage: str) -> int:
     return Path(database).stat().st_size
 
 
-async def test_weeks_of_news_and_the_database_stops_growing(
-    pipeline: tuple[Pipeline, FeedServer], storage_url: str
-) -> None:
-    pipe, server = pipeline
-    clock = pipe.clock
-    assert isinstance(clock, Clock)
-    newsroom = Newsroom(server)
+async def test_weeks_of_news_and_the_database_stops_growing(run: Run, storage_url: str) -> None:
+    stages, clock = run.stages, run.clock
+    newsroom = Newsroom(run.server)
     new: Counter[str] = Counter()  # how often each item came out of a poll as new
     titles: dict[str, str] = {}
     measured: dict[int, dict[str, int]] = {}
     sizes: dict[int, int] = {}
 
+    async def match(items: Sequence[Item]) -> None:
+        for item in items:
+            new[item.fingerprint] += 1
+            titles[item.fingerprint] = item.title
+            await stages.matching.match(item)
+
     rounds = int(timedelta(days=DAYS) / ROUND)
     for n in range(1, rounds + 1):
         clock.now = START + n * ROUND
         newsroom.publish(n)
-        for feed in pipe.feeds.values():
-            items, state = await pipe.poll(feed)
-            await pipe.store.save_feed_state(state)
-            for item in items:
-                new[item.fingerprint] += 1
-                titles[item.fingerprint] = item.title
-                await pipe.match(item)
-        await settle(pipe.store, clock.now, n)
-        await pipe.prune()
+        requests = await stages.scheduling.due()
+        assert len(requests) == 3  # every feed is due every round
+        for request in requests:
+            await stages.fetching.fetch(request, match)
+        await settle(run.store, clock.now, n)
+        await stages.pruning.prune()
         day, rest = divmod(n * ROUND, timedelta(days=1))
         if not rest and day in SAMPLES:
             measured[day] = await inspect_db(storage_url, counts)

@@ -3,9 +3,9 @@
 The index of recent stories lives in memory (``monitor.core.stories``) and is
 kept in step with the store, where every worker records its items' signatures:
 before each lookup it takes in what was recorded since its last look, so a
-copy matched on another worker is found here too. The pipeline looks, joins and
-records inside one ``Store.serialized`` transaction, so two workers matching
-copies of one story at the same moment cannot both start it.
+copy matched on another worker is found here too. The matching stage looks,
+joins and records inside one ``Store.serialized`` transaction, so two workers
+matching copies of one story at the same moment cannot both start it.
 """
 
 from __future__ import annotations

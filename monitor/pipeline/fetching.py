@@ -1,0 +1,126 @@
+"""Fetching: one poll of one feed, its new items handed on, its state saved.
+
+At least once: the feed's new state (validators, next poll, health) is saved
+only once its new items are safe on their way (``send`` has returned), so a
+crash in between polls the feed again, unconditionally. A request can come
+twice (its lease ran out while it was on its way): one for a feed being polled
+here, or polled since the request was made, is dropped.
+
+An item is new when the feed's earlier readings never had it; the ones it still
+carries keep their seen marks fresh (``monitor.core.retention``). After each
+poll the feed's cadence and health are judged (``monitor.core.health``), and a
+change of health is a notice to the admin channels.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from monitor.config import Feed
+from monitor.core.feeds import FeedState
+from monitor.core.health import HealthPolicy, assess, notice, updated_cadence
+from monitor.core.items import Item
+from monitor.core.retention import marks_fresh_since
+from monitor.fetch.http import Fetcher
+from monitor.fetch.parse import FeedParser
+from monitor.fetch.poll import poll_feed
+from monitor.notify.dispatch import Dispatcher
+from monitor.pipeline.scheduling import PollRequest
+from monitor.store import Store
+
+log = logging.getLogger("newsmon.pipeline")
+
+# Hands items on to the matching stage; returns once they are safe on their way.
+SendItems = Callable[[Sequence[Item]], Awaitable[None]]
+
+
+class Fetching:
+    def __init__(
+        self,
+        store: Store,
+        feeds: Mapping[str, Feed],
+        fetcher: Fetcher,
+        parser: FeedParser,
+        dispatcher: Dispatcher,
+        health: HealthPolicy,
+        clock: Callable[[], datetime],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.feeds = dict(feeds)  # by URL
+        self.fetcher = fetcher
+        self.parser = parser
+        self.dispatcher = dispatcher  # for the notices about a feed's health
+        self.health = health
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._polling: set[str] = set()  # feeds this process is polling right now
+
+    async def fetch(self, request: PollRequest, send: SendItems) -> None:
+        """Poll the requested feed, ``send`` its new items, then save its state."""
+        feed = self.feeds.get(request.url)
+        if feed is None:  # removed from the config since it was scheduled
+            return
+        if feed.url in self._polling:
+            return
+        self._polling.add(feed.url)
+        try:
+            state = await self.store.feed_state(feed.url) or FeedState(url=feed.url)
+            if request.at and state.last_polled_at and state.last_polled_at >= request.at:
+                log.debug("polled %s already since %s", feed.url, request.at.isoformat())
+                return
+            items, after = await self.poll(feed, state)
+            log.debug("polled %s: %d new items", feed.url, len(items))
+            await send(items)
+            await self.store.save_feed_state(await self._checked_health(feed, state, after, items))
+        finally:
+            self._polling.discard(feed.url)
+
+    async def poll(
+        self, feed: Feed, state: FeedState | None = None
+    ) -> tuple[list[Item], FeedState]:
+        """Fetch one feed: its items not seen before, and its new state (not yet saved).
+
+        ``state`` is the feed's stored state when the caller has just read it.
+        """
+        state = state or await self.store.feed_state(feed.url) or FeedState(url=feed.url)
+        assert feed.interval is not None
+        now = self.clock()
+        outcome = await poll_feed(self.fetcher, self.parser, state, feed.interval, now, self.rng)
+        if not outcome.read:  # a 304 or a failure: no items, and the marks stand
+            return [], outcome.state
+        items = list({item.fingerprint: item for item in outcome.items}.values())
+        if feed.name:
+            items = [replace(item, feed_title=feed.name) for item in items]
+        # the items the feed still carries keep their seen marks (retention)
+        fingerprints = [item.fingerprint for item in items]
+        unseen = await self.store.carried(feed.url, fingerprints, now, marks_fresh_since(now))
+        return [item for item in items if item.fingerprint in unseen], outcome.state
+
+    async def _checked_health(
+        self, feed: Feed, before: FeedState, after: FeedState, new_items: Sequence[Item]
+    ) -> FeedState:
+        """The feed's new cadence and health; an admin notice when its health changed."""
+        now = self.clock()
+        if new_items:
+            cadence = updated_cadence(before.cadence_s, before.last_new_item_at, now)
+            after = replace(after, last_new_item_at=now, cadence_s=cadence)
+        else:
+            after = replace(
+                after, last_new_item_at=before.last_new_item_at, cadence_s=before.cadence_s
+            )
+        health = assess(after.failures, after.last_new_item_at, after.cadence_s, now, self.health)
+        change = notice(
+            feed.name or feed.url,
+            before.health,
+            health,
+            error=after.last_error,
+            last_new_at=after.last_new_item_at,
+        )
+        if change is not None:
+            await self.dispatcher.admin(change.title, change.body, now)
+        return replace(after, health=health)

@@ -1,0 +1,98 @@
+"""Matching: the current rules over one item; the item, its story and its
+alerts recorded; the alerts to send now handed back.
+
+- Old news (published more than ``alerts.max_item_age`` before it is first
+  seen: a first start, a feed just added) is recorded as seen and kept for
+  replay, and never alerts (``monitor.core.alerts.is_news``).
+- The story is joined, each channel's alert planned (now, held, in a digest:
+  ``Dispatcher.plan``) and everything recorded in one ``Store.serialized``
+  step, which no other worker takes at once: a copy of a story matched on
+  another worker joins it, and the rate limits count every worker's alerts.
+- At least once: an item seen before (redelivered after a worker died between
+  recording it and sending its alerts) hands back whatever of it is still to
+  be sent, and records nothing again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from monitor.core.alerts import Channel, alerts_for, is_news
+from monitor.core.items import Item
+from monitor.core.outbox import ALERT_LEASE, PendingAlert, Plan
+from monitor.notify.dispatch import Dispatcher
+from monitor.pipeline.stories import StoryBook
+from monitor.rules.rulebook import Rulebook
+from monitor.store import Store
+
+log = logging.getLogger("newsmon.pipeline")
+
+
+class Matching:
+    def __init__(
+        self,
+        store: Store,
+        rulebook: Rulebook,
+        channels: Sequence[Channel],
+        stories: StoryBook,
+        dispatcher: Dispatcher,
+        max_item_age: timedelta,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.rulebook = rulebook
+        self.channels = list(channels)
+        self.stories = stories
+        self.dispatcher = dispatcher
+        self.max_item_age = max_item_age
+        self.clock = clock
+
+    async def match(self, item: Item) -> list[PendingAlert]:
+        """Match an item against the current rules; record it, its story and its
+        alerts. Returns the alerts to send now (not those held or in digests)."""
+        fields = item.fields()
+        fired = [m.fired(fields) for m in self.rulebook.current.match(fields)]
+        now = self.clock()
+        if fired and not is_news(item.published, now, self.max_item_age):
+            log.info(
+                "old news, no alert: %s — %s (published %s, before alerts.max_item_age)",
+                item.title,
+                ", ".join(f.rule for f in fired),
+                f"{item.published:%Y-%m-%d %H:%M} UTC",
+            )
+            fired = []
+        if not fired:
+            await self.store.record_item(item, [], now)
+            return []
+        alerts = alerts_for(item, fired, self.channels)
+        async with self.store.serialized() as unit:
+            story = await self.stories.assign(item, now, unit)
+            plans = await self.dispatcher.plan(alerts, fired, now, ALERT_LEASE, unit)
+            ids = await unit.record_item(item, alerts, now, story=story, plans=plans)
+        if not ids:
+            # Seen before, or a copy of a story every channel has heard of: send
+            # whatever of this item is still pending, now.
+            return await self.store.unsettled_for(item.fingerprint)
+        joined = story.story_id != item.fingerprint
+        log.info(
+            "match: %s — %s%s",
+            item.title,
+            ", ".join(f.rule for f in fired),
+            " (a copy of an earlier story)" if joined else "",
+        )
+        return [
+            PendingAlert(
+                id=ids[alert.channel],
+                alert=alert,
+                attempts=0,
+                created_at=now,
+                next_attempt_at=plans[alert.channel].not_before,
+                last_error=None,
+                story=story.story_id,
+            )
+            for alert in alerts
+            # sent now: leased to the notify agent (held and digest rows wait in the outbox)
+            if alert.channel in ids and plans[alert.channel] == Plan(not_before=now + ALERT_LEASE)
+        ]

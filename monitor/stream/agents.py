@@ -1,0 +1,239 @@
+"""The agents and timers: the pipeline's stages (``monitor.pipeline``) on the stream.
+
+    scheduler ─► [poll-requests] ─► fetch ─► [items] ─► match ─► [alerts] ─► notify
+
+Each agent stays thin: it decodes a message, calls its stage, and sends what
+the stage hands back on the next lane, waiting until the lane has it. The
+timers do the same for scheduling (on the leader only, in a distributed
+deployment), for what comes due again (retries, digests), and for pruning.
+This module knows the messages' shape and what "drained" means at a stop; the
+stages know neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import faust
+
+from monitor.core.alerts import Alert
+from monitor.core.items import Item
+from monitor.core.outbox import PendingAlert
+from monitor.pipeline import Stages
+from monitor.pipeline.scheduling import PollRequest
+from monitor.stream.app import Lanes
+
+log = logging.getLogger("newsmon.pipeline")
+
+BATCH = 64  # messages an agent takes at once and works on concurrently
+# How often each worker prunes what retention no longer keeps (and once at
+# start, so a service that was down a while catches up at once).
+PRUNE_EVERY = timedelta(hours=1)
+
+Message = dict[str, Any]
+
+
+class Agents:
+    def __init__(self, stages: Stages, lanes: Lanes, *, embedded: bool) -> None:
+        self.stages = stages
+        self.lanes = lanes
+        self.embedded = embedded
+        self.stopping = False  # set at a stop: the timers start no new work
+        self.leading = False  # distributed mode: this worker runs the scheduler
+        # What "drained" waits for. In embedded mode a message lives only in this
+        # process until an agent handles it, so every send counts until handled.
+        # On Kafka a message is safe once the broker has it (handlers await their
+        # sends) and another worker may be the one to handle it, so only the
+        # handlers running here count.
+        self._count_sends = embedded
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def register(self, app: faust.App) -> None:
+        """Attach the agents and timers to ``app``."""
+        schedule = self.schedule if self.embedded else self._lead(app.is_leader)
+        app.timer(1.0, name="newsmon.schedule")(schedule)
+        app.timer(5.0, name="newsmon.retry")(self.retry)
+        # Every worker prunes, not just the leader: the store shares the rows out.
+        app.task(self.prune)
+        app.timer(PRUNE_EVERY.total_seconds(), name="newsmon.prune")(self.prune)
+        app.agent(self.lanes.poll_requests, name="newsmon.fetch")(self._each(self._on_poll))
+        app.agent(self.lanes.items, name="newsmon.match")(self._each(self._on_item))
+        # On Kafka, what a dead worker handled after its last offset commit is
+        # handled again by the next owner of the partition. For alerts that means
+        # messages sent twice, so their offsets are committed after every batch
+        # instead of every broker_commit_interval.
+        alerts_topics = set() if self.embedded else {self.lanes.alerts.get_topic_name()}
+        commit_alerts = (lambda: app.commit(alerts_topics)) if alerts_topics else None
+        app.agent(self.lanes.alerts, name="newsmon.notify")(
+            self._each(self._on_alert, commit=commit_alerts)
+        )
+
+    async def drained(self, timeout: float) -> bool:
+        """Wait until this process's work is done (see ``_count_sends``)."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    # -- timers ----------------------------------------------------------------
+    async def schedule(self) -> None:
+        """Send a poll request for every feed that is due."""
+        if self.stopping:
+            return
+        with self._busy():
+            requests = await self.stages.scheduling.due()
+            # A claimed feed is leased; a request lost before the broker has it would
+            # leave the feed unpolled until the lease ends, so wait for the broker.
+            await self._send_all(
+                self.lanes.poll_requests, ((r.url, _poll_message(r)) for r in requests)
+            )
+
+    def _lead(self, is_leader: Callable[[], bool]) -> Callable[[], Awaitable[None]]:
+        """The scheduler of a distributed deployment: it runs on the leader only.
+
+        Faust elects the leader; this says so in the log whenever it changes.
+        """
+
+        async def tick() -> None:
+            leading = is_leader()
+            if leading != self.leading:
+                self.leading = leading
+                log.info(
+                    "leader: this worker %s",
+                    "schedules the feeds" if leading else "no longer schedules the feeds",
+                )
+            if leading:
+                await self.schedule()
+
+        return tick
+
+    async def retry(self) -> None:
+        """Send again what the outbox holds undelivered and due, then the digests due."""
+        if self.stopping:
+            return
+        with self._busy():
+            await self._send_alerts(await self.stages.delivering.due())
+            await self.stages.delivering.send_digests()
+
+    async def prune(self) -> None:
+        if self.stopping:
+            return
+        await self.stages.pruning.prune()
+
+    # -- agents ----------------------------------------------------------------
+    async def _on_poll(self, value: Message) -> None:
+        await self.stages.fetching.fetch(_poll_request(value), self._send_items)
+
+    async def _send_items(self, items: Sequence[Item]) -> None:
+        await self._send_all(self.lanes.items, ((i.fingerprint, i.to_json()) for i in items))
+
+    async def _on_item(self, value: Message) -> None:
+        # The item is done (acknowledged) only once its alerts are on the stream.
+        await self._send_alerts(await self.stages.matching.match(Item.from_json(value)))
+
+    async def _send_alerts(self, alerts: Sequence[PendingAlert]) -> None:
+        # Keyed by item and channel, so one channel's alerts spread over partitions.
+        await self._send_all(self.lanes.alerts, ((p.alert.key, _alert_message(p)) for p in alerts))
+
+    async def _on_alert(self, value: Message) -> None:
+        await self.stages.delivering.deliver(
+            value["id"],
+            Alert.from_json(value["alert"]),
+            value.get("attempts", 0),
+            datetime.fromisoformat(value["created"]) if "created" in value else None,
+            value.get("story"),
+        )
+
+    def _each(
+        self,
+        handle: Callable[[Message], Awaitable[None]],
+        commit: Callable[[], Awaitable[Any]] | None = None,
+    ) -> Callable[[faust.StreamT], Awaitable[None]]:
+        async def agent(stream: faust.StreamT) -> None:
+            # Events, not values: the notify agent acks them itself. (take_events is
+            # on faust.Stream, not on the StreamT interface.)
+            take_events = cast(faust.Stream, stream).take_events
+            batches: AsyncIterator[Sequence[faust.EventT]] = take_events(BATCH, within=0.05)
+            async for events in batches:
+                await asyncio.gather(*(self._guarded(handle, event.value) for event in events))
+                if commit is not None:
+                    for event in events:  # take_events acks them too; a second ack is a no-op
+                        await stream.ack(event)
+                    await commit()
+
+        return agent
+
+    async def _guarded(self, handle: Callable[[Message], Awaitable[None]], value: Any) -> None:
+        if not self._count_sends:
+            self._begin()
+        try:
+            await handle(value)
+        except Exception:  # one bad message never stops the stream
+            log.exception("failed to process %r", value)
+        finally:
+            self._done()
+
+    # -- sending, and what "drained" waits for -----------------------------------
+    async def _send_all(
+        self, lane: faust.ChannelT, messages: Iterable[tuple[str, Message]]
+    ) -> None:
+        """Send on a lane, and wait until it has every message (the broker, on Kafka)."""
+        sent = [await self._send(lane, key, value) for key, value in messages]
+        await asyncio.gather(*sent)
+
+    async def _send(self, lane: faust.ChannelT, key: str, value: Message) -> Awaitable[Any]:
+        """Send on a lane; the result resolves when the broker has the message."""
+        if self._count_sends:
+            self._begin()
+        return await lane.send(key=key.encode(), value=value)
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        """Work that "drained" waits for: a timer's tick sends until it ends."""
+        self._begin()
+        try:
+            yield
+        finally:
+            self._done()
+
+    def _begin(self) -> None:
+        self._inflight += 1
+        self._idle.clear()
+
+    def _done(self) -> None:
+        self._inflight = max(0, self._inflight - 1)
+        if self._inflight == 0:
+            self._idle.set()
+
+
+# The messages on the lanes ------------------------------------------------------
+
+
+def _poll_message(request: PollRequest) -> Message:
+    message: Message = {"url": request.url}
+    if request.at is not None:
+        message["at"] = request.at.isoformat()
+    return message
+
+
+def _poll_request(value: Message) -> PollRequest:
+    at = datetime.fromisoformat(value["at"]) if "at" in value else None
+    return PollRequest(value["url"], at)
+
+
+def _alert_message(pending: PendingAlert) -> Message:
+    return {
+        "id": pending.id,
+        "attempts": pending.attempts,
+        "created": pending.created_at.isoformat(),
+        "story": pending.story,
+        "alert": pending.alert.to_json(),
+    }
