@@ -111,8 +111,9 @@ class Dispatcher:
             # in the database, so two workers count each other's: messages sent in
             # the last hour, and alerts enqueued to go out on their own (those of
             # this transaction and every worker's before it)
-            sent = await unit.sent_since(alert.channel, now - timedelta(hours=1))
-            sent += await unit.going_out(alert.channel, now + lease, undecided)
+            sent = await unit.counted(
+                alert.channel, now - timedelta(hours=1), now + lease, undecided
+            )
         decision: Decision = plan_delivery(rule_digests, policy, sent, now, self.timezone)
         if isinstance(decision, Digest):
             return Plan(not_before=decision.due, digest_due=decision.due)

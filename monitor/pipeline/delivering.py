@@ -48,8 +48,9 @@ class Delivering:
         now = self.clock()
         claimed = await self.store.claim_alerts(now, now + ALERT_LEASE)
         # planned again: quiet hours may have begun, or the rate limit been reached
+        # (at the time of the step, as matching plans: see Matching.match)
         async with self.store.serialized() as unit:
-            return await self.dispatcher.replan(claimed, now, ALERT_LEASE, unit)
+            return await self.dispatcher.replan(claimed, self.clock(), ALERT_LEASE, unit)
 
     async def send_digests(self) -> None:
         """Every digest that is due."""

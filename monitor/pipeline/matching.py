@@ -54,8 +54,7 @@ class Matching:
         alerts. Returns the alerts to send now (not those held or in digests)."""
         fields = item.fields()
         fired = [m.fired(fields) for m in self.rulebook.current.match(fields)]
-        now = self.clock()
-        if fired and not is_news(item.published, now, self.max_item_age):
+        if fired and not is_news(item.published, self.clock(), self.max_item_age):
             log.info(
                 "old news, no alert: %s — %s (published %s, before alerts.max_item_age)",
                 item.title,
@@ -64,10 +63,14 @@ class Matching:
             )
             fired = []
         if not fired:
-            await self.store.record_item(item, [], now)
+            await self.store.record_item(item, [], self.clock())
             return []
         alerts = alerts_for(item, fired, self.channels)
         async with self.store.serialized() as unit:
+            # The time is read inside the step: the steps run one after another,
+            # so what an earlier one leased to send now (until its now + the
+            # lease) is within this one's count of alerts going out.
+            now = self.clock()
             story = await self.stories.assign(item, now, unit)
             plans = await self.dispatcher.plan(alerts, fired, now, ALERT_LEASE, unit)
             ids = await unit.record_item(item, alerts, now, story=story, plans=plans)

@@ -49,13 +49,14 @@ class StoreUnit(Protocol):
     async def stories_since(self, since: datetime) -> list[StoryRow]:
         """``Store.stories_since``, in this transaction."""
 
-    async def sent_since(self, channel: str, since: datetime) -> int:
-        """How many messages were sent to ``channel`` after ``since`` (strictly)."""
-
-    async def going_out(self, channel: str, until: datetime, excluding: Sequence[int] = ()) -> int:
-        """How many undelivered alerts to ``channel`` are to go out on their own by
-        ``until`` (leased to be sent now, or due for a retry), but those of the
-        ids ``excluding``: being sent, so they count against the rate limit."""
+    async def counted(
+        self, channel: str, since: datetime, until: datetime, excluding: Sequence[int] = ()
+    ) -> int:
+        """What counts against ``channel``'s rate limit: the messages sent to it
+        after ``since`` (strictly), and its undelivered alerts to go out on their
+        own by ``until`` (leased to be sent now, or due for a retry), but those of
+        the ids ``excluding``. Read at one instant, so an alert that another
+        worker delivers meanwhile counts once, as going out or as sent."""
 
     async def record_item(
         self,

@@ -811,16 +811,16 @@ class SqlUnit:
     async def stories_since(self, since: datetime) -> list[StoryRow]:
         return await self._store.stories_since(since, within=self._conn)
 
-    async def sent_since(self, channel: str, since: datetime) -> int:
-        query = (
+    async def counted(
+        self, channel: str, since: datetime, until: datetime, excluding: Sequence[int] = ()
+    ) -> int:
+        sent = (
             select(func.count())
             .select_from(messages)
             .where(messages.c.channel == channel, messages.c.sent_at > since)
+            .scalar_subquery()
         )
-        return int((await self._conn.execute(query)).scalar_one())
-
-    async def going_out(self, channel: str, until: datetime, excluding: Sequence[int] = ()) -> int:
-        query = (
+        going_out = (
             select(func.count())
             .select_from(outbox)
             .where(
@@ -830,8 +830,11 @@ class SqlUnit:
                 outbox.c.next_attempt_at <= until,
                 outbox.c.id.not_in(list(excluding)),
             )
+            .scalar_subquery()
         )
-        return int((await self._conn.execute(query)).scalar_one())
+        # One statement, one snapshot: read apart, a delivery committed between
+        # the two reads (on another worker) would count as neither.
+        return int((await self._conn.execute(select(sent + going_out))).scalar_one())
 
     async def record_item(
         self,

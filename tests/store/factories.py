@@ -166,6 +166,7 @@ async def due_alerts(url: str, now: datetime, limit: int = 100) -> list[PendingA
 
 
 async def sent_since(store: Store, channel: str, since: datetime) -> int:
-    """Messages sent to ``channel`` after ``since``, as the rate limit counts them."""
+    """Messages sent to ``channel`` after ``since``, as the rate limit counts them
+    (with no alert going out as long ago as ``LONG_AGO``)."""
     async with store.serialized() as unit:
-        return await unit.sent_since(channel, since)
+        return await unit.counted(channel, since, LONG_AGO)

@@ -273,6 +273,30 @@ async def test_sent_since_counts_each_channels_messages_in_the_window(store: Sto
         await store.record_message("mail", T0, "sms")  # type: ignore[arg-type]
 
 
+async def test_the_rate_limit_counts_an_alert_once_going_out_or_sent(store: Store) -> None:
+    async def counted(excluding: tuple[int, ...] = ()) -> int:
+        async with store.serialized() as unit:
+            return await unit.counted("chat", T0 - HOUR, LEASE, excluding)
+
+    async def record(fingerprint: str, channel: str, plan: Plan) -> int:
+        it = item(fingerprint)
+        [alert_id] = (
+            await store.record_item(it, [alert(it, channel)], T0, plans={channel: plan})
+        ).values()
+        return alert_id
+
+    sending = await record("guid:1", "chat", Plan(not_before=LEASE))  # leased to be sent now
+    await record("guid:2", "chat", Plan(not_before=T0 + HOUR))  # held past the lease
+    await record("guid:3", "chat", Plan(not_before=T0, digest_due=T0 + HOUR))  # in a digest
+    await record("guid:4", "mail", Plan(not_before=LEASE))  # another channel
+    assert await counted() == 1
+    assert await counted((sending,)) == 0  # being decided again: not yet counted
+    await store.mark_delivered(sending, T0)
+    assert await counted() == 1  # sent now, not going out: still once
+    await store.record_message("chat", T0, "admin")
+    assert await counted() == 2
+
+
 # feed health ----------------------------------------------------------------------------
 
 
