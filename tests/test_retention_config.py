@@ -1,6 +1,6 @@
 """The retention setting: how long the service keeps seen items, their texts
 and stories (``items``), and delivered and dead alerts and the messages sent
-(``alerts``). (tests/e2e/test_retention.py watches the service prune by it.)"""
+(``alerts``). (tests/e2e/test_pruning_at_start.py watches the service prune by it.)"""
 
 from __future__ import annotations
 
