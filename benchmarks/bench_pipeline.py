@@ -70,6 +70,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor.core.alerts import alerts_for  # noqa: E402
+from monitor.core.evaluation import Labelled, parse_labelled  # noqa: E402
 from monitor.fetch.parse import parse_feed  # noqa: E402
 from monitor.notify.channels import load_channels  # noqa: E402
 from monitor.rules.files import read_rules  # noqa: E402
@@ -90,24 +91,18 @@ STOP_TIMEOUT = 45.0  # the service drains for up to 30 s on SIGTERM
 
 @dataclass(frozen=True)
 class Stories:
-    matching: list[dict[str, Any]]
-    quiet: list[dict[str, Any]]
+    matching: list[Labelled]
+    quiet: list[Labelled]
 
 
 def stories() -> Stories:
     """Labelled headlines, split by what the shipped rules say of them."""
     rules = read_rules(ROOT / "rules")
-    matching: list[dict[str, Any]] = []
-    quiet: list[dict[str, Any]] = []
-    lines = (ROOT / "tests/data/eval/dev.jsonl").read_text(encoding="utf-8").splitlines()
-    for story in (json.loads(line) for line in lines if line.strip()):
-        fields = {
-            "title": story["title"],
-            "summary": story.get("summary", ""),
-            "content": story.get("content", ""),
-            "feed": "",
-        }
-        (matching if rules.match(fields) else quiet).append(story)
+    matching: list[Labelled] = []
+    quiet: list[Labelled] = []
+    path = ROOT / "tests/data/eval/dev.jsonl"
+    for story in parse_labelled(path.read_text(encoding="utf-8").splitlines(), str(path)):
+        (matching if rules.match(story.fields()) else quiet).append(story)
     if not matching or not quiet:
         raise SystemExit("tests/data/eval/dev.jsonl: need both matching and quiet stories")
     return Stories(matching, quiet)
@@ -132,15 +127,15 @@ def build_feeds(feeds: int, items: int, fraction: float) -> dict[str, str]:
             source = pool.matching if hit else pool.quiet
             story = source[g % len(source)]
             entry = {
-                "title": story["title"],
+                "title": story.title,
                 "link": f"https://news.example.org/bench/{n}/{i}",  # see ITEM_LINK
                 "guid": f"urn:newsmon-bench:{n}:{i}",
-                "description": f"<p>{story.get('summary', '')}</p>",
+                "description": f"<p>{story.summary}</p>",
                 "pubDate": start - timedelta(seconds=g),
             }
-            if story.get("content"):
+            if story.content:
                 entry["content"] = "".join(
-                    f"<p>{para}</p>" for para in story["content"].split("\n") if para.strip()
+                    f"<p>{para}</p>" for para in story.content.split("\n") if para.strip()
                 )
             entries.append(entry)
         documents[f"/feed/{n}.xml"] = rss(entries, title=feed_name(n))

@@ -17,7 +17,7 @@ import click
 
 from monitor.config import Settings, config_path, load_settings
 from monitor.core.alerts import Channel
-from monitor.core.rules import Match, RuleSet, Span, snippet
+from monitor.core.rules import Match, RuleSet, snippet
 from monitor.core.rules.explain import Explanation, Found, explain
 from monitor.core.rules.query import FIELDS
 from monitor.errors import NewsmonError, RuleError
@@ -132,6 +132,7 @@ def check(config: str | None, strict: bool, recent: str, max_share: float) -> No
             rules = compile_ruleset(files)
         except RuleError as exc:  # the lints catch what this would; kept as a backstop
             findings.append(Finding.from_error(exc, str(settings.rules_dir)))
+    rule_errors = sum(f.severity == "error" for f in findings)  # only rule findings so far
     channels = None
     try:
         channels = load_channels(settings.apprise_config).or_console()
@@ -143,8 +144,7 @@ def check(config: str | None, strict: bool, recent: str, max_share: float) -> No
         findings += lint_notify(every_rule, tags, str(settings.apprise_config))
     # the rules' own templates were loaded with their files, above
     templates, broken = check_channel_templates(channels, settings.channels)
-    template_findings = [Finding.from_error(e, str(settings.path)) for e in broken]
-    findings += template_findings
+    findings += [Finding.from_error(e, str(settings.path)) for e in broken]
     scanned = noisy = 0
     if rules is not None and rules.rules:
         since = datetime.now(UTC) - timedelta(seconds=window)
@@ -169,13 +169,7 @@ def check(config: str | None, strict: bool, recent: str, max_share: float) -> No
             f"{settings.rules_dir}: ok, {len(rules.rules)} rules, {len(rules.entities)} entities"
         )
     else:
-        failed = sum(
-            f.severity == "error"
-            and f.path != str(settings.apprise_config)
-            and f not in template_findings
-            for f in findings
-        )
-        click.echo(f"{settings.rules_dir}: not loaded, {_count(failed, 'error')}")
+        click.echo(f"{settings.rules_dir}: not loaded, {_count(rule_errors, 'error')}")
     if channels is not None:
         click.echo(f"{settings.apprise_config}: ok, alerts go to {_labels(channels.channels)}")
     if templates:
@@ -325,8 +319,9 @@ def test_rule(
         hits += why.matched
         near += why.near_miss
         if why.matched or why.near_miss or url is None:
-            spans = [(m.spans, m.terms) for m in chosen.match(fields)]
-            for line in _explained(why, fields, spans[0] if spans else None, mark):
+            # the explanation agrees with the matcher: only a match has spans to show
+            match = chosen.match(fields)[0] if why.matched else None
+            for line in _explained(why, fields, match, mark):
                 click.echo(line)
     summary = f"{hits} match(es) in {len(stories)} item(s)"
     if url is not None:
@@ -342,15 +337,14 @@ def test_rule(
 def _explained(
     why: Explanation,
     fields: Mapping[str, str],
-    match: tuple[tuple[Span, ...], tuple[str, ...]] | None,
+    match: Match | None,
     mark: tuple[str, str],
 ) -> Iterator[str]:
     """The lines test-rule prints for one story."""
     yield f"{'✔' if why.matched else '✘'} {why.rule.name}: {fields.get('title') or '(untitled)'}"
     if match is not None:
-        spans, terms = match
-        yield f"  matched: {', '.join(terms)}"
-        ranges = [(s.field, s.start, s.end) for s in spans]
+        yield f"  matched: {', '.join(match.terms)}"
+        ranges = [(s.field, s.start, s.end) for s in match.spans]
     else:  # show where what was found, and what excluded it, sit in the text
         shown = [*why.found, *(hit for ex in why.excluded for hit in ex.found)]
         ranges = sorted(

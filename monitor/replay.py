@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from monitor.core.items import StoredItem
 from monitor.core.rules import RuleSet
@@ -77,8 +77,6 @@ def parse_since(value: str, now: datetime, tz: tzinfo) -> datetime:
         raise ValueError(
             f"{value!r} is neither a duration (7d, 36h, 90m) nor a date (2024-05-01)"
         ) from None
-    if len(text) == 10:  # a bare date: from the start of that day
-        when = datetime.combine(when.date(), time())
     if when.tzinfo is None:
         when = when.replace(tzinfo=tz)
     if when > now:

@@ -54,6 +54,9 @@ class Plan:
 
     not_before: datetime  # first attempt: a lease for the notify agent, or quiet hours' end
     digest_due: datetime | None = None  # set: part of the channel's digest sent at that time
+    # sent at once, not_before being the lease: said outright, since quiet hours
+    # ending just when the lease would can give a held alert the same not_before
+    sends_now: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,14 +67,15 @@ _CLOCK = r"(\d{1,2}):(\d{2})"
 _DAILY = re.compile(rf"daily\s*@\s*{_CLOCK}", re.IGNORECASE)
 _WEEKLY = re.compile(rf"weekly\s*@\s*([a-z]+)\s+{_CLOCK}", re.IGNORECASE)
 _QUIET = re.compile(rf"{_CLOCK}\s*[-–]\s*{_CLOCK}")
-_DIGEST_FORMS = "a duration like '1h' or '30m', 'daily@08:00' or 'weekly@mon 08:00'"
+DIGEST_FORMS = "a duration like '1h' or '30m', 'daily@08:00' or 'weekly@mon 08:00'"
 
 
 def parse_timezone(name: str) -> ZoneInfo:
     """The IANA timezone ``name`` (``"Europe/London"``); ValueError when unknown."""
     try:
         return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    # OSError: a name the file system refuses (too long, a folder of zones)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(
             f"unknown timezone {name!r}: use an IANA name such as 'Europe/London' or 'UTC'"
         ) from exc
@@ -234,12 +235,15 @@ def parse_digest(value: str | float) -> DigestSchedule:
             spec=text, at=_clock(match[2], match[3], f"digest {text!r}"), weekday=weekday
         )
     if text.lower().startswith(("daily", "weekly")):
-        raise ValueError(f"invalid digest {text!r}: use {_DIGEST_FORMS}")
+        raise ValueError(f"invalid digest {text!r}: use {DIGEST_FORMS}")
     try:
         seconds = parse_duration(value)
     except ValueError as exc:
-        raise ValueError(f"invalid digest {text!r}: use {_DIGEST_FORMS}") from exc
-    every = timedelta(seconds=seconds)
+        raise ValueError(f"invalid digest {text!r}: use {DIGEST_FORMS}") from exc
+    try:
+        every = timedelta(seconds=seconds)
+    except OverflowError:  # more days than a timedelta holds
+        raise ValueError(f"invalid digest {text!r}: use {DIGEST_FORMS}") from None
     if every < timedelta(seconds=1):
         raise ValueError(f"invalid digest {text!r}: a digest period must be at least 1s")
     if every > DAY and every % DAY:
@@ -343,6 +347,10 @@ Decision = SendNow | HoldUntil | Digest
 # Where rate-limit overflow goes on a channel without its own digest: the digest
 # at the next whole hour of local time. ``max_per_hour`` is counted over the
 # last hour, so by then the channel has room again for alerts sent one by one.
+# What max_per_hour counts over: a channel's messages in the last hour (so
+# retention must keep at least that much of them).
+RATE_WINDOW = timedelta(hours=1)
+
 OVERFLOW_DIGEST = DigestSchedule(spec="1h", every=timedelta(hours=1))
 
 

@@ -32,10 +32,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
+from monitor.core.policy import RATE_WINDOW
+
 # A seen mark is rewritten at most this often while its feed carries the item.
 MARK_REFRESH = timedelta(hours=1)
-# max_per_hour counts a channel's messages over the last hour: keep at least that.
-RATE_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +55,16 @@ def cutoffs(
     items: timedelta,
     alerts: timedelta,
     story_window: timedelta,
-    rate_window: timedelta = RATE_WINDOW,
 ) -> Cutoffs:
     """What may be pruned at ``now`` under ``retention.items`` and
     ``retention.alerts``. The story index reads a story's members back over
-    ``story_window``, and rate limits count messages over ``rate_window``:
+    ``story_window``, and rate limits count messages over ``RATE_WINDOW``:
     neither loses a row it still needs, however short the retention."""
     return Cutoffs(
         item_texts=now - items,
         seen_items=now - items,
         story_items=now - max(items, story_window),
-        messages=now - max(alerts, rate_window),
+        messages=now - max(alerts, RATE_WINDOW),
         alerts=now - alerts,
     )
 

@@ -27,7 +27,14 @@ from zoneinfo import ZoneInfo
 from monitor.core.alerts import Alert, Fired
 from monitor.core.delivery import plan_delivery
 from monitor.core.outbox import PendingAlert, Plan, next_attempt
-from monitor.core.policy import ChannelPolicy, Decision, Digest, DigestSchedule, HoldUntil
+from monitor.core.policy import (
+    RATE_WINDOW,
+    ChannelPolicy,
+    Decision,
+    Digest,
+    DigestSchedule,
+    HoldUntil,
+)
 from monitor.notify.deliver import Deliverer, options_for
 from monitor.notify.templates import Source
 from monitor.store import Store, StoreUnit
@@ -90,7 +97,7 @@ class Dispatcher:
             # the claim leased them all: those not decided yet do not count
             undecided = [r.id for r in rows[i:]]
             plan = await self._plan(row.alert, [], now, lease, unit, undecided)
-            if plan == Plan(not_before=now + lease):
+            if plan.sends_now:
                 send.append(row)
             else:
                 await unit.replan(row.id, plan)
@@ -111,15 +118,13 @@ class Dispatcher:
             # in the database, so two workers count each other's: messages sent in
             # the last hour, and alerts enqueued to go out on their own (those of
             # this transaction and every worker's before it)
-            sent = await unit.counted(
-                alert.channel, now - timedelta(hours=1), now + lease, undecided
-            )
+            sent = await unit.counted(alert.channel, now - RATE_WINDOW, now + lease, undecided)
         decision: Decision = plan_delivery(rule_digests, policy, sent, now, self.timezone)
         if isinstance(decision, Digest):
             return Plan(not_before=decision.due, digest_due=decision.due)
         if isinstance(decision, HoldUntil):
             return Plan(not_before=decision.when)
-        return Plan(not_before=now + lease)
+        return Plan(not_before=now + lease, sends_now=True)
 
     async def sources(self, alert: Alert, story: str | None) -> list[Source]:
         """The other feeds that carried this alert's story."""
@@ -179,9 +184,10 @@ class Dispatcher:
             log.info("digest of %d alerts sent to %s", len(rows), result.label)
             return
         error = result.error or "delivery failed"
-        expired = [row for row in rows if now - row.created_at >= self.max_age]
+        expired = []
         for row in rows:
-            if row in expired:
+            if now - row.created_at >= self.max_age:
+                expired.append(row)
                 await self.store.mark_dead(row.id, error, now)
             else:
                 retry_at = next_attempt(row.attempts + 1, now)

@@ -95,7 +95,7 @@ class Stages:
                 store,
                 rulebook,
                 deliverer.channels.channels,
-                StoryBook(store, story_window),
+                StoryBook(story_window),
                 dispatcher,
                 timedelta(seconds=alerts.max_item_age),
                 clock,

@@ -47,6 +47,8 @@ class Delivering:
         restart, or the end of quiet hours): the alerts to send now, leased."""
         now = self.clock()
         claimed = await self.store.claim_alerts(now, now + ALERT_LEASE)
+        if not claimed:
+            return []  # no need to take the matching lock for nothing
         # planned again: quiet hours may have begun, or the rate limit been reached
         # (at the time of the step, as matching plans: see Matching.match)
         async with self.store.serialized() as unit:

@@ -80,14 +80,8 @@ class Fetching:
         finally:
             self._polling.discard(feed.url)
 
-    async def poll(
-        self, feed: Feed, state: FeedState | None = None
-    ) -> tuple[list[Item], FeedState]:
-        """Fetch one feed: its items not seen before, and its new state (not yet saved).
-
-        ``state`` is the feed's stored state when the caller has just read it.
-        """
-        state = state or await self.store.feed_state(feed.url) or FeedState(url=feed.url)
+    async def poll(self, feed: Feed, state: FeedState) -> tuple[list[Item], FeedState]:
+        """Fetch one feed: its items not seen before, and its new state (not yet saved)."""
         assert feed.interval is not None
         now = self.clock()
         outcome = await poll_feed(self.fetcher, self.parser, state, feed.interval, now, self.rng)

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from monitor.core.alerts import Channel, alerts_for, is_news
 from monitor.core.items import Item
-from monitor.core.outbox import ALERT_LEASE, PendingAlert, Plan
+from monitor.core.outbox import ALERT_LEASE, PendingAlert
 from monitor.notify.dispatch import Dispatcher
 from monitor.pipeline.stories import StoryBook
 from monitor.rules.rulebook import Rulebook
@@ -97,5 +97,5 @@ class Matching:
             )
             for alert in alerts
             # sent now: leased to the notify agent (held and digest rows wait in the outbox)
-            if alert.channel in ids and plans[alert.channel] == Plan(not_before=now + ALERT_LEASE)
+            if alert.channel in ids and plans[alert.channel].sends_now
         ]

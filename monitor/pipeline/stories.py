@@ -14,15 +14,13 @@ from datetime import datetime, timedelta
 
 from monitor.core.items import Item
 from monitor.core.stories import StoryEntry, StoryIndex, StorySignature, signature
-from monitor.store import Store, StoreUnit
+from monitor.store import StoreUnit
 
-DEFAULT_WINDOW = timedelta(hours=24)
 OVERLAP = timedelta(minutes=1)
 
 
 class StoryBook:
-    def __init__(self, store: Store, window: timedelta = DEFAULT_WINDOW) -> None:
-        self.store = store
+    def __init__(self, window: timedelta) -> None:
         self.window = window
         self.index = StoryIndex(window=window)
         # fingerprints already in the index, by when they were seen: only those a
@@ -30,13 +28,12 @@ class StoryBook:
         self._known: dict[str, datetime] = {}
         self._since: datetime | None = None
 
-    async def refresh(self, now: datetime, unit: StoreUnit | None = None) -> None:
+    async def refresh(self, now: datetime, unit: StoreUnit) -> None:
         """Take in the items recorded since the last look (by any worker)."""
         since = self._since or now - self.window
         # look a little further back than last time: another worker's clock, or
         # its transaction, may put a row just before the newest one seen here
-        source: Store | StoreUnit = unit if unit is not None else self.store
-        for row in await source.stories_since(since - OVERLAP):
+        for row in await unit.stories_since(since - OVERLAP):
             if row.fingerprint in self._known:
                 continue
             try:
@@ -50,7 +47,7 @@ class StoryBook:
         self._known = {fp: at for fp, at in self._known.items() if at >= since - OVERLAP}
         self.index.expire(now)
 
-    async def assign(self, item: Item, now: datetime, unit: StoreUnit | None = None) -> StoryEntry:
+    async def assign(self, item: Item, now: datetime, unit: StoreUnit) -> StoryEntry:
         """The story ``item`` belongs to: an earlier one it copies, else a new one of
         its own. Pass the ``serialized`` unit the item is recorded in."""
         await self.refresh(now, unit)

@@ -67,7 +67,7 @@ log = logging.getLogger("newsmon.store")
 BASELINE = 1  # the schema newsmon created before it recorded versions
 
 # Advisory locks are per database; the key only has to be newsmon's own.
-_LOCK_KEY = int.from_bytes(b"newsmon", "big")
+SCHEMA_LOCK = int.from_bytes(b"newsmon", "big")
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +295,7 @@ def _refuse_newer(found: _Found, target: int) -> None:
 def _lock(conn: Connection) -> None:
     """Serialise schema work across processes until the transaction ends."""
     if conn.dialect.name == "postgresql":
-        conn.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
+        conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
     elif conn.dialect.name == "sqlite":
         # The driver opens transactions lazily, before the first INSERT/UPDATE,
         # and runs DDL outside them; an explicit BEGIN makes the DDL part of

@@ -61,7 +61,7 @@ from monitor.core.outbox import MESSAGE_KINDS, MessageKind, OutboxSummary, Pendi
 from monitor.core.retention import Cutoffs, Pruned
 from monitor.core.stories import StoryEntry, StoryRow, StorySource
 from monitor.errors import ConfigError
-from monitor.store.migrations import STEPS, Step, prepare_schema
+from monitor.store.migrations import SCHEMA_LOCK, STEPS, Step, prepare_schema
 from monitor.store.schema import (
     feeds,
     item_texts,
@@ -74,9 +74,9 @@ from monitor.store.schema import (
 # SQLite limits the number of bound parameters in one statement
 _CHUNK = 500
 _BUSY_TIMEOUT_MS = 10_000
-# The advisory lock that serializes matching across workers (any fixed number
-# of our own): held while a story is joined and its alerts planned and enqueued.
-_MATCH_LOCK = 0x6E65_7773_6D6F_6E  # "newsmon"
+# The advisory lock that serializes matching across workers: held while a story
+# is joined and its alerts planned and enqueued. Not the schema upgrade's.
+_MATCH_LOCK = SCHEMA_LOCK + 1
 _MAX_ERROR_CHARS = 2_000
 
 # A worker's agents (scheduler, fetch, match, notify, retries) share its pool.

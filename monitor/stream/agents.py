@@ -45,12 +45,6 @@ class Agents:
         self.embedded = embedded
         self.stopping = False  # set at a stop: the timers start no new work
         self.leading = False  # distributed mode: this worker runs the scheduler
-        # What "drained" waits for. In embedded mode a message lives only in this
-        # process until an agent handles it, so every send counts until handled.
-        # On Kafka a message is safe once the broker has it (handlers await their
-        # sends) and another worker may be the one to handle it, so only the
-        # handlers running here count.
-        self._count_sends = embedded
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -76,7 +70,11 @@ class Agents:
         )
 
     async def drained(self, timeout: float) -> bool:
-        """Wait until this process's work is done (see ``_count_sends``)."""
+        """Wait until this process's work is done. In embedded mode a message
+        lives only in this process until an agent handles it, so every send
+        counts until handled. On Kafka a message is safe once the broker has it
+        (handlers await their sends) and another worker may be the one to handle
+        it, so only the handlers running here count."""
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
@@ -172,7 +170,7 @@ class Agents:
         return agent
 
     async def _guarded(self, handle: Callable[[Message], Awaitable[None]], value: Any) -> None:
-        if not self._count_sends:
+        if not self.embedded:
             self._begin()
         try:
             await handle(value)
@@ -191,7 +189,7 @@ class Agents:
 
     async def _send(self, lane: faust.ChannelT, key: str, value: Message) -> Awaitable[Any]:
         """Send on a lane; the result resolves when the broker has the message."""
-        if self._count_sends:
+        if self.embedded:
             self._begin()
         return await lane.send(key=key.encode(), value=value)
 

@@ -327,8 +327,7 @@ class _Compiler:
             if entity is None:
                 raise _unknown_entity(node, self.entities, rule)
             self.fields_used.update(fields)
-            tids = frozenset(self.tid(t) for t in entity.terms)
-            return _Leaf(next(iter(tids)), fields) if len(tids) == 1 else _AnyLeaf(tids, fields)
+            return _merged_or([_Leaf(self.tid(t), fields) for t in entity.terms])
         if isinstance(node, Field):
             return self.node(node.child, (node.field,), rule)
         if isinstance(node, And):
@@ -441,8 +440,7 @@ class RuleSet:
     def scan(self, fields: Mapping[str, str]) -> Scan:
         """Where the terms of this set occur in an item's fields (only the fields
         some rule looks at are scanned)."""
-        tokens, occ = self._scan_item(fields) if self.rules else ({}, {})
-        return Scan(tokens, occ)
+        return Scan(*self._scan_item(fields))
 
     def term_id(self, term: Term) -> int | None:
         """The id a term of this set's rules or entities has in a :class:`Scan`."""

@@ -33,8 +33,12 @@ class Rule:
     digest: DigestSchedule | None = None  # gather this rule's matches into periodic digests
     template: str | None = None  # a Jinja2 file for its alerts, relative to the rule file
     topic: str = ""  # what it is about, for `newsmon eval`; empty means its name
-    form: RuleForm = "match"
     lists: tuple[ListKey, ...] = ()  # lists rules: the key of each part, in order
+
+    @property
+    def form(self) -> RuleForm:
+        """Which way the rule file wrote it: a lists rule has at least one list."""
+        return "lists" if self.lists else "match"
 
     @property
     def topic_name(self) -> str:

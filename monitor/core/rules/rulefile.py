@@ -35,7 +35,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.core.policy import parse_digest
 from monitor.core.rules.matcher import RuleSet, compile_ruleset
-from monitor.core.rules.model import Entity, ListKey, Rule, RuleFile, RuleForm
+from monitor.core.rules.model import Entity, ListKey, Rule, RuleFile
 from monitor.core.rules.query import (
     ENTITY_NAME,
     And,
@@ -192,11 +192,9 @@ class _Reader:
                 expr = parse_query(query, line=_line(fields["match"]))
             except RuleError as exc:
                 raise self.error(f"rule {name!r}: {exc.message}", fields["match"]) from None
-            form: RuleForm = "match"
             keys: tuple[ListKey, ...] = ()
         elif lists:
             query, expr, keys = self.term_lists(name, fields)
-            form = "lists"
         else:
             raise self.error(f"rule {name!r} needs match: or any:/all:/none:", node)
         notify: tuple[str, ...] = ()
@@ -225,7 +223,6 @@ class _Reader:
             digest,
             template,
             topic,
-            form=form,
             lists=keys,
         )
 
