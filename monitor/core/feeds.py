@@ -2,7 +2,7 @@
 
 ``monitor.fetch.poll`` makes the next state from a poll (validators, schedule,
 failures: ``monitor.core.schedule``); the fetching stage adds cadence and
-health (``monitor.core.health``); the store keeps it.
+health (``monitor.core.health``) and the learned interval; the store keeps it.
 """
 
 from __future__ import annotations
@@ -28,3 +28,17 @@ class FeedState:
     last_new_item_at: datetime | None = None  # when a poll last brought a new item
     cadence_s: float | None = None  # the feed's usual gap between new items, seconds
     health: Health = "ok"  # the state last alerted on: one alert per change
+    # adaptive polling (monitor.core.schedule): the usual gap between its items
+    # as published, which its interval is learned from, and how long its last
+    # reading said it stays fresh (<ttl>, sy:updatePeriod), which a 304 does not repeat
+    item_gap_s: float | None = None
+    ttl_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DueFeed:
+    """A feed whose poll is due, with what says how overdue it is."""
+
+    url: str
+    next_poll_at: datetime | None  # None: never given a time
+    last_polled_at: datetime | None  # None: never polled
