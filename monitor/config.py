@@ -27,6 +27,7 @@ from pydantic import (
     Tag,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_core import ErrorDetails
 
@@ -185,10 +186,12 @@ class _Strict(BaseModel):
 Interval = Annotated[float, _seconds(0.1 * SECOND, 30 * DAY)]
 
 
-class Feed(_Strict):
+class FeedSpec(_Strict):
+    """A feed as the config file lists it."""
+
     url: str
     name: str | None = None
-    interval: Interval | None = None  # None = the config's default_interval
+    interval: Interval | None = None  # None: learned from its publishing (Feed)
 
     @field_validator("url")
     @classmethod
@@ -208,6 +211,14 @@ class Feed(_Strict):
         return url
 
 
+class Feed(FeedSpec):
+    """A feed as the service polls it. ``interval`` is always set: the one its
+    config entry gives, ``pinned``; else ``default_interval``, where learning
+    its interval from its publishing starts (``monitor.core.schedule``)."""
+
+    pinned: bool = False
+
+
 class OpmlEntry(_Strict):
     opml: PathText
     interval: Interval | None = None
@@ -216,15 +227,15 @@ class OpmlEntry(_Strict):
 def _feed_kind(entry: Any) -> str | None:
     if isinstance(entry, dict):
         return "opml" if "opml" in entry else "url"
-    if isinstance(entry, Feed | OpmlEntry):
-        return "url" if isinstance(entry, Feed) else "opml"
+    if isinstance(entry, FeedSpec | OpmlEntry):
+        return "url" if isinstance(entry, FeedSpec) else "opml"
     return None
 
 
 # A mapping with opml: is an OPML file, any other a feed: errors then speak of
 # the one the user meant, not of both.
 FeedEntry = Annotated[
-    Annotated[Feed, Tag("url")] | Annotated[OpmlEntry, Tag("opml")],
+    Annotated[FeedSpec, Tag("url")] | Annotated[OpmlEntry, Tag("opml")],
     Discriminator(
         _feed_kind,
         custom_error_type="feed_entry",
@@ -250,6 +261,22 @@ class Fetch(_Strict):
     max_bytes: Annotated[int, _whole(1024, 1024**3)] = 10 * 1024 * 1024
     per_host: Annotated[int, _whole(1, 100)] = 2
     concurrency: Annotated[int, _whole(1, 1000)] = 32  # each an open socket
+    # where a feed's learned interval may go (monitor.core.schedule); a feed's own
+    # interval: is pinned, outside them if need be
+    min_interval: Interval = MINUTE
+    max_interval: Interval = HOUR
+    # polls started a second, across all feeds: high enough for 10,000 feeds at
+    # a minute (and the benchmarks' cold start), low enough to catch a slip
+    max_requests_per_second: Annotated[float, _factor(0, 100_000)] = 1000.0
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> Fetch:
+        if self.min_interval > self.max_interval:
+            raise ValueError(
+                f"min_interval ({_span(self.min_interval)}) is more than "
+                f"max_interval ({_span(self.max_interval)})"
+            )
+        return self
 
 
 class Alerts(_Strict):
@@ -409,11 +436,13 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     feeds: list[tuple[Feed, int | None]] = []  # with the line that lists each
     for index, entry in enumerate(raw.feeds):
         line = source.line_of(["feeds", index])
-        interval = entry.interval or raw.default_interval
-        if isinstance(entry, Feed):
-            feeds.append((entry.model_copy(update={"interval": interval}), line))
+        # an interval given is pinned; without one, learning starts at the default
+        interval, pinned = entry.interval or raw.default_interval, entry.interval is not None
+        if isinstance(entry, FeedSpec):
+            feed = Feed(url=entry.url, name=entry.name, interval=interval, pinned=pinned)
+            feeds.append((feed, line))
         else:
-            opml = _opml_feeds(base / entry.opml, interval, path, line)
+            opml = _opml_feeds(base / entry.opml, interval, pinned, path, line)
             feeds.extend((feed, line) for feed in opml)
     _reject_duplicate_feeds(feeds, path)
     _reject_duplicate_channels(raw.channels, path, source)
@@ -543,7 +572,7 @@ def _keys_at(loc: Loc, data: dict[Any, Any]) -> list[str]:
         model = ChannelOptions
     elif len(loc) == 2 and loc[0] == "feeds" and isinstance(loc[1], int):
         entry = data["feeds"][loc[1]]
-        model = OpmlEntry if isinstance(entry, dict) and "opml" in entry else Feed
+        model = OpmlEntry if isinstance(entry, dict) and "opml" in entry else FeedSpec
     elif len(loc) == 1 and str(loc[0]) in _File.model_fields:
         annotation = _File.model_fields[str(loc[0])].annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -563,7 +592,9 @@ def _storage_url(storage: str | None, base: Path, data_dir: Path) -> str:
     return storage
 
 
-def _opml_feeds(opml: Path, interval: float, config: Path, line: int | None) -> list[Feed]:
+def _opml_feeds(
+    opml: Path, interval: float, pinned: bool, config: Path, line: int | None
+) -> list[Feed]:
     try:
         tree = ET.parse(opml)  # noqa: S314 - the user's own file
     except (OSError, ET.ParseError) as exc:
@@ -574,7 +605,7 @@ def _opml_feeds(opml: Path, interval: float, config: Path, line: int | None) -> 
         if url:
             name = outline.get("title") or outline.get("text")
             try:
-                feeds.append(Feed(url=url, name=name, interval=interval))
+                feeds.append(Feed(url=url, name=name, interval=interval, pinned=pinned))
             except ValidationError as exc:
                 reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
                 raise ConfigError(f"OPML {opml}: {reason}", str(config), line) from None
