@@ -41,75 +41,49 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
-import multiprocessing
 import os
-import re
-import shutil
-import signal
-import socket
-import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.core.alerts import alerts_for  # noqa: E402
-from monitor.core.evaluation import Labelled, parse_labelled  # noqa: E402
-from monitor.fetch.parse import parse_feed  # noqa: E402
-from monitor.notify.channels import load_channels  # noqa: E402
-from monitor.rules.files import read_rules  # noqa: E402
-from tests.feedserver import FeedServer, rss  # noqa: E402
-from tests.servers import WebhookSink  # noqa: E402
+from benchmarks._harness import (
+    POLL,
+    FeedEntry,
+    FeedProcess,
+    Workers,
+    Workspace,
+    delivered,
+    feed_name,
+    item_link,
+    machine_busy,
+    machine_cpu,
+    reachable,
+    sqlite_count,
+    stories,
+)
+from monitor.core.alerts import alerts_for
+from monitor.fetch.parse import parse_feed
+from monitor.notify.channels import load_channels
+from monitor.rules.files import read_rules
+from tests.feedserver import rss
 
 KAFKA = ("127.0.0.1", int(os.environ.get("KAFKA_PORT", "9092")))
 POSTGRES = ("127.0.0.1", int(os.environ.get("PGPORT", "5432")))
 PG_ADMIN_URL = f"postgresql://newsmon:newsmon@{POSTGRES[0]}:{POSTGRES[1]}/newsmon"
-ITEM_LINK = re.compile(r"https://news\.example\.org/bench/\d+/\d+")
-POLL = 0.02  # how often the measurement looks at the sink, the store and the server
-NEWSMON = [sys.executable, "-m", "monitor"]
-STOP_TIMEOUT = 45.0  # the service drains for up to 30 s on SIGTERM
 
 
 # -- the feeds ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Stories:
-    matching: list[Labelled]
-    quiet: list[Labelled]
-
-
-def stories() -> Stories:
-    """Labelled headlines, split by what the shipped rules say of them."""
-    rules = read_rules(ROOT / "rules")
-    matching: list[Labelled] = []
-    quiet: list[Labelled] = []
-    path = ROOT / "tests/data/eval/dev.jsonl"
-    for story in parse_labelled(path.read_text(encoding="utf-8").splitlines(), str(path)):
-        (matching if rules.match(story.fields()) else quiet).append(story)
-    if not matching or not quiet:
-        raise SystemExit("tests/data/eval/dev.jsonl: need both matching and quiet stories")
-    return Stories(matching, quiet)
-
-
-def feed_name(n: int) -> str:
-    return f"Bench feed {n}"
 
 
 def build_feeds(feeds: int, items: int, fraction: float) -> dict[str, str]:
@@ -128,7 +102,7 @@ def build_feeds(feeds: int, items: int, fraction: float) -> dict[str, str]:
             story = source[g % len(source)]
             entry = {
                 "title": story.title,
-                "link": f"https://news.example.org/bench/{n}/{i}",  # see ITEM_LINK
+                "link": item_link(n, i),
                 "guid": f"urn:newsmon-bench:{n}:{i}",
                 "description": f"<p>{story.summary}</p>",
                 "pubDate": start - timedelta(seconds=g),
@@ -140,58 +114,6 @@ def build_feeds(feeds: int, items: int, fraction: float) -> dict[str, str]:
             entries.append(entry)
         documents[f"/feed/{n}.xml"] = rss(entries, title=feed_name(n))
     return documents
-
-
-def serve(documents: dict[str, str], conn: Connection) -> None:
-    """Feed server process: serve the documents, answer "count" until "stop"."""
-    server = FeedServer()
-    for n, (path, document) in enumerate(documents.items()):
-        server.set_feed(path, document, etag=f'"bench-{n}"')
-    with server:
-        conn.send(server.base_url)
-        while True:
-            command = conn.recv()
-            if command == "count":
-                conn.send(len(server.requests))
-            elif command == "reset":
-                server.reset_stats()
-                conn.send(None)
-            else:
-                return
-
-
-class FeedProcess:
-    """The feed server in a spawned process, driven over a pipe."""
-
-    def __init__(self, documents: dict[str, str]) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, theirs = context.Pipe()
-        self._process = context.Process(target=serve, args=(documents, theirs), daemon=True)
-        self._process.start()
-        if not self._conn.poll(30):
-            self.close()
-            raise SystemExit("the feed server did not start within 30 s")
-        self.base_url: str = self._conn.recv()
-
-    def _ask(self, command: str) -> Any:
-        self._conn.send(command)
-        if not self._conn.poll(10):
-            raise RuntimeError("the feed server stopped answering")
-        return self._conn.recv()
-
-    def requests(self) -> int:
-        return int(self._ask("count"))
-
-    def reset(self) -> None:
-        self._ask("reset")
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._conn.send("stop")
-        self._process.join(10)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join(5)
 
 
 # -- one mode ----------------------------------------------------------------
@@ -235,61 +157,26 @@ class Result:
         return self.items / (self.done - self.first_fetch)
 
 
-class Workspace:
-    """config/, rules/, data/ of one run, as a user would lay them out."""
-
-    def __init__(self, root: Path, mode: Mode, feeds: FeedProcess, count: int, args: Any) -> None:
-        self.root = root
-        self.mode = mode
-        self.app_id = f"bench-{uuid.uuid4().hex[:10]}"
-        self.database = self.app_id.replace("-", "_")
-        self.config = root / "config" / "monitor.yaml"
-        shutil.copytree(ROOT / "rules", root / "rules")
-        self.config.parent.mkdir()
-        (root / "data").mkdir()
-        self.sink = WebhookSink().start()
-        (root / "config" / "apprise.yml").write_text(
-            f"version: 1\nurls:\n  - {self.sink.apprise_url('/alerts')}\n"
-        )
-        lines = ["feeds:"]
-        for n in range(count):
-            lines += [
-                f"  - url: {feeds.base_url}/feed/{n}.xml",
-                f"    name: {feed_name(n)}",
-                f"    interval: {args.interval}",
-            ]
-        lines += [
-            "rules: ../rules",
-            "notify: apprise.yml",
-            "data_dir: ../data",
-            # every feed is on one loopback host: let the fetcher use its whole
-            # concurrency on it, as it would across many real hosts
-            f"fetch:\n  per_host: {args.per_host}\n  concurrency: {args.concurrency}",
-        ]
-        if mode.kafka:
-            lines += [
-                f"stream: kafka://{KAFKA[0]}:{KAFKA[1]}",
+def workspace(root: Path, mode: Mode, feeds: FeedProcess, args: Any) -> Workspace:
+    """config/, rules/, data/ of one run of ``mode`` on the served feeds."""
+    entries = [
+        FeedEntry(f"{feeds.base_url}/feed/{n}.xml", feed_name(n), args.interval)
+        for n in range(args.feeds)
+    ]
+    # every feed is on one loopback host: let the fetcher use its whole
+    # concurrency on it, as it would across many real hosts
+    settings = [f"fetch:\n  per_host: {args.per_host}\n  concurrency: {args.concurrency}"]
+    space = Workspace(root, entries, settings)
+    if mode.kafka:
+        with space.config.open("a") as config:
+            config.write(
+                f"stream: kafka://{KAFKA[0]}:{KAFKA[1]}\n"
                 f"storage: postgresql://newsmon:newsmon@{POSTGRES[0]}:{POSTGRES[1]}/"
-                f"{self.database}",
-                f"app_id: {self.app_id}",
-                f"partitions: {args.partitions}",
-            ]
-        self.config.write_text("\n".join(lines) + "\n")
-
-    @property
-    def sqlite_file(self) -> Path:
-        return self.root / "data" / "newsmon.db"
-
-
-def delivered(sink: WebhookSink) -> tuple[int, int]:
-    """(distinct items alerted, alerts received): every item has its own link;
-    an alert that does not show it counts by its whole body."""
-    keys = []
-    for body in sink.bodies:
-        text = json.dumps(body, sort_keys=True)
-        link = ITEM_LINK.search(text)
-        keys.append(link.group() if link else text)
-    return len(set(keys)), len(keys)
+                f"{space.database}\n"
+                f"app_id: {space.app_id}\n"
+                f"partitions: {args.partitions}\n"
+            )
+    return space
 
 
 async def seen_count(space: Workspace, pg: asyncpg.Connection | None) -> int:
@@ -299,13 +186,7 @@ async def seen_count(space: Workspace, pg: asyncpg.Connection | None) -> int:
             return int(await pg.fetchval("select count(*) from seen_items", timeout=10))
         except asyncpg.UndefinedTableError:
             return 0
-    if not space.sqlite_file.exists():
-        return 0
-    try:
-        with contextlib.closing(sqlite3.connect(space.sqlite_file, timeout=1)) as db:
-            return int(db.execute("select count(*) from seen_items").fetchone()[0])
-    except sqlite3.OperationalError:  # no table yet, or a moment's lock
-        return 0
+    return sqlite_count(space.sqlite_file, "seen_items")
 
 
 def expected_alerts(space: Workspace, feeds: FeedProcess, documents: dict[str, str]) -> int:
@@ -323,73 +204,10 @@ def expected_alerts(space: Workspace, feeds: FeedProcess, documents: dict[str, s
     return total
 
 
-class Workers:
-    """``newsmon run`` processes on one workspace; killed if still alive at exit."""
-
-    def __init__(self, space: Workspace) -> None:
-        self.space = space
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.logs: list[Path] = []
-
-    def start(self, n: int) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        for k in range(n):
-            log = self.space.root / f"worker-{k}.log"
-            with log.open("wb") as out:
-                self.processes.append(
-                    subprocess.Popen(
-                        [*NEWSMON, "run", "--config", str(self.space.config)],
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                        cwd=self.space.root,
-                        env=env,
-                        # its own process group: kill() takes its parser processes too
-                        start_new_session=True,
-                    )
-                )
-            self.logs.append(log)
-
-    def check_alive(self) -> None:
-        for k, process in enumerate(self.processes):
-            if process.poll() is not None:
-                raise RuntimeError(f"worker {k} exited with {process.returncode}:\n{self.tail(k)}")
-
-    def tail(self, k: int, chars: int = 3000) -> str:
-        return self.logs[k].read_text(errors="replace")[-chars:]
-
-    def tails(self) -> str:
-        return "\n".join(f"worker {k} said:\n{self.tail(k)}" for k in range(len(self.logs)))
-
-    def stop(self) -> list[int | None]:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        codes: list[int | None] = []
-        deadline = time.monotonic() + STOP_TIMEOUT
-        for process in self.processes:
-            try:
-                codes.append(process.wait(max(0.1, deadline - time.monotonic())))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                codes.append(None)  # did not stop in time
-        return codes
-
-    def cpu_seconds(self) -> float | None:
-        return process_tree_cpu([p.pid for p in self.processes])
-
-    def kill(self) -> None:
-        """SIGKILL whatever is left of each worker's process group."""
-        for process in self.processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 async def measure(mode: Mode, feeds: FeedProcess, documents: dict[str, str], args: Any) -> Result:
     """One run of one mode in a fresh workspace, database and app_id."""
     root = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
-    space = Workspace(root, mode, feeds, args.feeds, args)
+    space = workspace(root, mode, feeds, args)
     workers = Workers(space)
     pg: asyncpg.Connection | None = None
     try:
@@ -397,22 +215,19 @@ async def measure(mode: Mode, feeds: FeedProcess, documents: dict[str, str], arg
         if mode.kafka:
             await pg_execute(f'create database "{space.database}"')
             pg = await asyncpg.connect(pg_url(space.database), timeout=10)
-        return await observe(space, workers, pg, feeds, alerts, args)
+        return await observe(mode, space, workers, pg, feeds, alerts, args)
     finally:
         workers.kill()
-        space.sink.stop()
         if pg is not None:
             await pg.close()
         if mode.kafka:
             await pg_execute(f'drop database if exists "{space.database}" with (force)')
             await delete_topics(space.app_id)
-        if args.keep:
-            print(f"  kept {root}", flush=True)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+        space.close(args.keep)
 
 
 async def observe(
+    mode: Mode,
     space: Workspace,
     workers: Workers,
     pg: asyncpg.Connection | None,
@@ -421,7 +236,6 @@ async def observe(
     args: Any,
 ) -> Result:
     """Start the workers and time them until every alert and every item is in."""
-    mode = space.mode
     items = args.feeds * args.items
     feeds.reset()
     machine = machine_cpu()
@@ -472,59 +286,6 @@ async def observe(
     )
 
 
-# -- CPU accounting (Linux /proc; None elsewhere) ------------------------------
-
-
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, user + system CPU seconds) of a live process."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()  # the name may hold spaces
-    ticks = os.sysconf("SC_CLK_TCK")
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
-
-
-def process_tree_cpu(roots: list[int]) -> float | None:
-    """CPU seconds used so far by ``roots`` and all their live descendants."""
-    if not Path("/proc/self/stat").exists():
-        return None
-    stats = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
-            stats[int(entry.name)] = stat
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _) in stats.items():
-        children.setdefault(parent, []).append(pid)
-    total, todo = 0.0, list(roots)
-    while todo:
-        pid = todo.pop()
-        if pid in stats:
-            total += stats[pid][1]
-            todo += children.get(pid, [])
-    return total
-
-
-def machine_cpu() -> tuple[float, float] | None:
-    """(busy, total) jiffies of all CPUs since boot."""
-    try:
-        first = Path("/proc/stat").read_text().splitlines()[0].split()
-    except OSError:
-        return None
-    values = [float(v) for v in first[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0.0)  # idle + iowait
-    return sum(values) - idle, sum(values)
-
-
-def machine_busy(
-    before: tuple[float, float] | None, after: tuple[float, float] | None
-) -> float | None:
-    if before is None or after is None or after[1] <= before[1]:
-        return None
-    return (after[0] - before[0]) / (after[1] - before[1])
-
-
 # -- the services ------------------------------------------------------------
 
 
@@ -551,12 +312,6 @@ async def delete_topics(app_id: str) -> None:
             await asyncio.wait_for(admin.delete_topics(topics), 30)
     finally:
         await admin.close()
-
-
-def reachable(address: tuple[str, int]) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(address, timeout=2):
-        return True
-    return False
 
 
 # -- report ------------------------------------------------------------------
@@ -627,7 +382,7 @@ def report(results: list[Result], args: Any) -> None:
         )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=50)
     parser.add_argument("--items", type=int, default=40, help="items per feed")
@@ -641,7 +396,7 @@ def main() -> None:
     parser.add_argument("--interval", default="10m", help="feed poll interval")
     parser.add_argument("--timeout", type=float, default=300.0, help="per run, seconds")
     parser.add_argument("--keep", action="store_true", help="keep the workspaces (and logs)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not 0 < args.match_fraction <= 1:
         parser.error("--match-fraction must be in (0, 1]")
     for name in ("feeds", "items", "workers_max", "rounds", "partitions", "per_host"):
@@ -657,7 +412,7 @@ def main() -> None:
                 )
 
     documents = build_feeds(args.feeds, args.items, args.match_fraction)
-    feeds = FeedProcess(documents)
+    feeds = FeedProcess.of_documents(documents)
     results: list[Result] = []
     try:
         for round_no in range(1, args.rounds + 1):
