@@ -19,6 +19,7 @@ import asyncio
 import email
 import email.policy
 import threading
+import time
 from email.message import Message
 from typing import Any, Generic, TypeVar
 
@@ -206,7 +207,14 @@ class WebhookSink:
         if failing:
             return web.Response(status=self._fail_status, text="sink told to fail")
         body = await request.json()
-        self._received.add({"path": request.path, "headers": dict(request.headers), "json": body})
+        self._received.add(
+            {
+                "path": request.path,
+                "headers": dict(request.headers),
+                "json": body,
+                "at": time.monotonic(),  # when it arrived (benchmarks time alerts by it)
+            }
+        )
         return web.json_response({"ok": True})
 
     async def _start(self) -> None:
@@ -268,7 +276,7 @@ class WebhookSink:
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        """Every kept request: ``{"path", "headers", "json"}``."""
+        """Every kept request: ``{"path", "headers", "json", "at"}``."""
         return self._received.snapshot()
 
     @property
