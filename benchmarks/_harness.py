@@ -61,6 +61,7 @@ __all__ = [
     "Route",
     "ServerStats",
     "Stories",
+    "Target",
     "WebhookSink",
     "Workers",
     "Workspace",
@@ -79,6 +80,21 @@ __all__ = [
     "sqlite_count",
     "stories",
 ]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One of the issue's targets as a benchmark measured it; a benchmark's
+    ``main`` returns a list of these for benchmarks/run_all.py's summary
+    (``met`` None: a number reported without a target)."""
+
+    name: str
+    met: bool | None
+    measured: str
+
+    def __str__(self) -> str:
+        verdict = "n/a" if self.met is None else "met" if self.met else "NOT met"
+        return f"{self.name}: {self.measured} -- {verdict}"
 
 
 # -- the stories ---------------------------------------------------------------

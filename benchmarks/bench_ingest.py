@@ -61,6 +61,7 @@ from benchmarks._harness import (
     ROOT,
     FeedEntry,
     FeedProcess,
+    Target,
     Workers,
     Workspace,
     alerted,
@@ -358,8 +359,8 @@ def _statuses(statuses: dict[int, int]) -> str:
     return " ".join(f"{n}x{s}" for s, n in sorted(statuses.items()))
 
 
-def report(phases: list[Phase], args: Any) -> list[tuple[str, bool | None, str]]:
-    """Print the table and the ratios; return (target, met, measured) lines."""
+def report(phases: list[Phase], args: Any) -> list[Target]:
+    """Print the table and the ratios; return the targets as measured."""
     print(
         f"\n{args.feeds} feeds x {args.items} items = {args.feeds * args.items} items, "
         f"{psutil.cpu_count()} CPUs\n"
@@ -385,14 +386,14 @@ def report(phases: list[Phase], args: Any) -> list[tuple[str, bool | None, str]]
         values = [getattr(p, rate) for p in phases if (p.system, p.phase) == (system, phase)]
         return statistics.median(values) if values else None
 
-    lines: list[tuple[str, bool | None, str]] = []
+    lines: list[Target] = []
     cold = median("newsmon", "cold", "items_per_s")
     cold_work = median("newsmon", "cold", "work_items_per_s")
     warm = median("newsmon", "warm", "work_feeds_per_s")
     print()
     if cold is not None and cold_work is not None:
         lines.append(
-            (
+            Target(
                 f"cold ingest >= {TARGET_ITEMS_PER_S:,.0f} items/s",
                 cold >= TARGET_ITEMS_PER_S,
                 f"{cold:,.0f} items/s from start ({cold_work:,.0f} from the first request)",
@@ -407,7 +408,7 @@ def report(phases: list[Phase], args: Any) -> list[tuple[str, bool | None, str]]
             f"{ratio_work:.2f}x from the first request / the call"
         )
         lines.append(
-            (
+            Target(
                 f"cold ingest >= {TARGET_VS_READER:.0f}x reader",
                 ratio >= TARGET_VS_READER,
                 f"{ratio:.2f}x from start ({ratio_work:.2f}x from the first request)",
@@ -418,7 +419,7 @@ def report(phases: list[Phase], args: Any) -> list[tuple[str, bool | None, str]]
         print(f"warm newsmon/reader: {warm / reader_warm:.2f}x (feeds/s over the round)")
     if warm is not None:
         lines.append(
-            (
+            Target(
                 f"warm polls >= {TARGET_WARM_FEEDS_PER_S:,.0f} feeds/s ({args.feeds} feeds)",
                 warm >= TARGET_WARM_FEEDS_PER_S,
                 f"{warm:,.0f} feeds/s",
@@ -427,20 +428,19 @@ def report(phases: list[Phase], args: Any) -> list[tuple[str, bool | None, str]]
     rss_ = [p.peak_rss_tree for p in phases if p.system == "newsmon" and p.peak_rss_tree]
     if rss_:
         lines.append(
-            (
+            Target(
                 f"peak RSS of the service, {args.feeds} feeds",
                 None,
                 f"{max(rss_) / MB:.0f} MB (with its parser processes)",
             )
         )
-    for target, met, measured in lines:
-        verdict = "n/a" if met is None else "met" if met else "NOT met"
-        print(f"  {target}: {measured} -- {verdict}")
+    for line in lines:
+        print(f"  {line}")
     return lines
 
 
-def main(argv: list[str] | None = None) -> list[tuple[str, bool | None, str]]:
-    """Run the benchmark; returns (target, met, measured) for a summary."""
+def main(argv: list[str] | None = None) -> list[Target]:
+    """Run the benchmark; returns the targets as measured, for a summary."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--items", type=int, default=50, help="items per feed")

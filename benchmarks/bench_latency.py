@@ -57,6 +57,7 @@ from benchmarks._harness import (
     FeedEntry,
     FeedProcess,
     Route,
+    Target,
     Workers,
     Workspace,
     distinct_stories,
@@ -281,7 +282,7 @@ def _spread(values: list[float]) -> str:
     )
 
 
-def report(outcome: Outcome, args: Any) -> list[tuple[str, bool | None, str]]:
+def report(outcome: Outcome, args: Any) -> list[Target]:
     done = [
         (p, f, a)
         for p, f, a in zip(outcome.published, outcome.fetched, outcome.alerted, strict=True)
@@ -318,28 +319,28 @@ def report(outcome: Outcome, args: Any) -> list[tuple[str, bool | None, str]]:
         f"largest gap {max(gaps, default=0.0):.2f}s"
     )
     p95 = percentile(fetch_to_alert, 95) if fetch_to_alert else math.inf
-    lines: list[tuple[str, bool | None, str]] = [
-        (
+    lines: list[Target] = [
+        Target(
             f"fetch to alert p95 < {TARGET_FETCH_TO_ALERT_P95:g} s",
             p95 < TARGET_FETCH_TO_ALERT_P95 and not lost,
             f"p95 {p95:.3f} s, p50 publish to alert "
             f"{percentile(to_alert, 50) if to_alert else math.inf:.3f} s"
             + (f", {lost} lost" if lost else ""),
         ),
-        (
+        Target(
             "the busy feed keeps its cadence",
             per_minute >= CADENCE_SHARE * asked,
             f"{per_minute:.1f} polls/min of {asked:.0f}, largest gap "
             f"{max(gaps, default=0.0):.2f} s",
         ),
     ]
-    for target, met, measured in lines:
-        print(f"  {target}: {measured} -- {'met' if met else 'NOT met'}")
+    for line in lines:
+        print(f"  {line}")
     return lines
 
 
-def main(argv: list[str] | None = None) -> list[tuple[str, bool | None, str]]:
-    """Run the benchmark; returns (target, met, measured) for a summary."""
+def main(argv: list[str] | None = None) -> list[Target]:
+    """Run the benchmark; returns the targets as measured, for a summary."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--feeds", type=int, default=400, help="other feeds beside the busy one")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of publishing")
