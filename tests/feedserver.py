@@ -71,6 +71,7 @@ class _Route:
     size: int = 0  # oversize: bytes to send
     content_length: bool = True
     gate: threading.Event | None = None  # hold the response until set
+    headers: tuple[tuple[str, str], ...] = ()  # sent with a feed's 200 and 304
 
 
 @dataclass
@@ -118,12 +119,14 @@ class FeedServer:
         chunk_size: int | None = None,
         chunk_delay: float = 0.0,
         gate: threading.Event | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         """Serve ``document`` at ``path`` with status 200.
 
         ``etag``/``last_modified`` are sent and honoured for conditional GET
         (304). ``chunk_size`` and ``chunk_delay`` make a slow body; ``delay``
         holds the response before it starts; ``gate`` holds it until set.
+        ``headers`` go with the 200 and the 304 (Cache-Control, Expires…).
         """
         body = document.encode("utf-8") if isinstance(document, str) else document
         if isinstance(last_modified, datetime):
@@ -141,6 +144,7 @@ class FeedServer:
                 chunk_size=chunk_size,
                 chunk_delay=chunk_delay,
                 gate=gate,
+                headers=tuple((headers or {}).items()),
             ),
         )
 
@@ -325,7 +329,7 @@ class FeedServer:
         if route.kind == "oversize":
             return await self._oversize(request, route)
 
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = dict(route.headers)
         if route.etag:
             headers["ETag"] = route.etag
         if route.last_modified:
@@ -414,20 +418,31 @@ def rss(
     title: str = "Test feed",
     link: str = "http://example.com/",
     description: str = "",
+    ttl: int | None = None,
+    update_period: tuple[str, int] | None = None,
 ) -> str:
     """An RSS 2.0 document from dicts with any of: ``title``, ``link``,
     ``guid``, ``description``, ``content`` (content:encoded), ``pubDate``
     (a datetime or a string). All text is escaped; HTML in ``description``
     arrives as HTML, the way real feeds carry it. A ``guid`` that is not a
-    URL is marked isPermaLink="false"."""
+    URL is marked isPermaLink="false". ``ttl`` (minutes) and ``update_period``
+    (``("hourly", 2)``: sy:updatePeriod and sy:updateFrequency) say how often
+    the feed asks to be read."""
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
-        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">',
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+        ' xmlns:sy="http://purl.org/rss/1.0/modules/syndication/">',
         "<channel>",
         f"<title>{escape(title)}</title>",
         f"<link>{escape(link)}</link>",
         f"<description>{escape(description)}</description>",
     ]
+    if ttl is not None:
+        out.append(f"<ttl>{ttl}</ttl>")
+    if update_period is not None:
+        period, frequency = update_period
+        out.append(f"<sy:updatePeriod>{period}</sy:updatePeriod>")
+        out.append(f"<sy:updateFrequency>{frequency}</sy:updateFrequency>")
     for item in items:
         out.append("<item>")
         for key in ("title", "link", "description"):

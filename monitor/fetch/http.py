@@ -13,7 +13,8 @@ in one line. What it guarantees:
 - bodies decompressed (gzip, deflate) and capped at ``max_bytes`` while being
   read, so a huge or endless response costs at most that much memory;
 - redirects followed, the final URL recorded;
-- for an error status, the server's Retry-After in seconds.
+- for an error status, the server's Retry-After in seconds; for a 200 or a
+  304, how long the response stays fresh (Cache-Control max-age, Expires, Age).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import aiohttp
 from yarl import URL
 
 from monitor import USER_AGENT
-from monitor.core.schedule import parse_retry_after
+from monitor.core.schedule import freshness_s, parse_retry_after
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -55,6 +56,8 @@ class FetchResult:
     error: str | None
     final_url: str
     content_type: str | None = None  # the full header, charset included
+    # of a 200 or 304: how long the response stays fresh (Cache-Control, Expires, Age)
+    fresh_for_s: float | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -203,10 +206,26 @@ class Fetcher:
             last_modified = resp.headers.get("Last-Modified")
             content_type = resp.headers.get("Content-Type")
             status = resp.status
+            fresh_for = freshness_s(
+                ", ".join(resp.headers.getall("Cache-Control", [])) or None,
+                resp.headers.get("Expires"),
+                resp.headers.get("Date"),
+                resp.headers.get("Age"),
+                self._clock(),
+            )
 
             if status == 304:
                 return FetchResult(
-                    url, status, None, etag, last_modified, None, None, final_url, content_type
+                    url,
+                    status,
+                    None,
+                    etag,
+                    last_modified,
+                    None,
+                    None,
+                    final_url,
+                    content_type,
+                    fresh_for_s=fresh_for,
                 )
             if not 200 <= status < 300:
                 retry_after = None
@@ -225,7 +244,16 @@ class Fetcher:
                 error = f"body larger than {_size(self.max_bytes)}"
                 return FetchResult(url, status, None, None, None, None, error, final_url)
             return FetchResult(
-                url, status, body, etag, last_modified, None, None, final_url, content_type
+                url,
+                status,
+                body,
+                etag,
+                last_modified,
+                None,
+                None,
+                final_url,
+                content_type,
+                fresh_for_s=fresh_for,
             )
 
     async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes:

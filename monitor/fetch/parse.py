@@ -27,6 +27,7 @@ from typing import Any
 import feedparser
 
 from monitor.core.items import Item, html_to_text, normalise_entry
+from monitor.core.schedule import feed_ttl_s
 from monitor.errors import NewsmonError
 
 
@@ -42,6 +43,8 @@ class FeedError(NewsmonError):
 class ParsedFeed:
     title: str
     items: list[Item]
+    # how long the document says it stays fresh: <ttl>, sy:updatePeriod/Frequency
+    ttl_s: float | None = None
 
 
 def parse_feed(
@@ -91,7 +94,15 @@ def parse_feed(
             continue
         seen.add(item.fingerprint)
         items.append(item)
-    return ParsedFeed(title=title, items=items)
+    ttl = feed_ttl_s(*(_text(feed.get(key)) for key in _TTL_KEYS))
+    return ParsedFeed(title=title, items=items, ttl_s=ttl)
+
+
+_TTL_KEYS = ("ttl", "sy_updateperiod", "sy_updatefrequency")  # as feedparser names them
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _is_markup(feed: Any) -> bool:

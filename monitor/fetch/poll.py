@@ -13,7 +13,12 @@ State rules:
 - consecutive failures reset on a 200 that parsed and on a 304, and grow by
   one on any failure;
 - a 304 yields no items: nothing is emitted twice because the server said
-  nothing changed.
+  nothing changed;
+- after a 200 or a 304 the next poll is ``interval_s`` later, and never sooner
+  than the response's Cache-Control or Expires, or the feed's ``<ttl>`` or
+  ``sy:updatePeriod``, ask (the feed's, from the last 200, is kept in the
+  state: a 304 has no document); the fetching stage plans it again from the
+  interval it learns from what the poll brought.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class PollOutcome:
     state: FeedState  # the feed's state after this poll, to be saved
     error: str | None
     feed_title: str  # "" when this poll did not parse the feed
+    # of a 200 or a 304: how long the response stays fresh (Cache-Control, Expires)
+    fresh_for_s: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -72,9 +79,13 @@ async def poll_feed(
             last_status=result.status,
             last_error=None,
             last_polled_at=now,
-            next_poll_at=next_poll(now, interval_s, rng),
+            next_poll_at=next_poll(
+                now, interval_s, rng, fresh_for_s=result.fresh_for_s, ttl_s=state.ttl_s
+            ),
         )
-        return PollOutcome(items=[], state=new_state, error=None, feed_title="")
+        return PollOutcome(
+            items=[], state=new_state, error=None, feed_title="", fresh_for_s=result.fresh_for_s
+        )
 
     try:
         parsed = await _parse(parser, result)
@@ -92,9 +103,18 @@ async def poll_feed(
         last_status=result.status,
         last_error=None,
         last_polled_at=now,
-        next_poll_at=next_poll(now, interval_s, rng),
+        ttl_s=parsed.ttl_s,
+        next_poll_at=next_poll(
+            now, interval_s, rng, fresh_for_s=result.fresh_for_s, ttl_s=parsed.ttl_s
+        ),
     )
-    return PollOutcome(items=parsed.items, state=new_state, error=None, feed_title=parsed.title)
+    return PollOutcome(
+        items=parsed.items,
+        state=new_state,
+        error=None,
+        feed_title=parsed.title,
+        fresh_for_s=result.fresh_for_s,
+    )
 
 
 async def _parse(parser: FeedParser, result: FetchResult) -> ParsedFeed:
