@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.config import Settings
 from monitor.core.health import HealthPolicy
+from monitor.core.schedule import RequestBudget
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
 from monitor.notify.deliver import Deliverer
@@ -77,7 +78,13 @@ class Stages:
         story_window = timedelta(seconds=alerts.story_window)
         feeds = {feed.url: feed for feed in settings.feeds}
         return cls(
-            scheduling=Scheduling(store, list(feeds), settings.fetch.timeout, clock),
+            scheduling=Scheduling(
+                store,
+                list(feeds),
+                settings.fetch.timeout,
+                clock,
+                RequestBudget(settings.fetch.max_requests_per_second),
+            ),
             fetching=Fetching(
                 store,
                 feeds,

@@ -5,6 +5,10 @@ gets each due feed (and in a distributed deployment only the leader asks). A
 claim is a lease: a request lost on its way, with a leader that died, is made
 again once the lease ends; one that arrives twice is dropped by the fetching
 stage.
+
+No more polls start than the request budget allows (``fetch.max_requests_per_second``):
+when more feeds are due, the most overdue in their own intervals go first and
+the others wait for the next tick (``monitor.core.schedule``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from monitor.core.schedule import RequestBudget, most_overdue_first
 from monitor.store import Store
 
 # A poll request's lease is twice the fetch timeout, and at least this: long
@@ -36,17 +41,26 @@ class Scheduling:
         feeds: Sequence[str],
         fetch_timeout: float,
         clock: Callable[[], datetime],
+        budget: RequestBudget | None = None,  # None: as many as are due
     ) -> None:
         self.store = store
         self.feeds = list(feeds)
         self.lease = max(MIN_POLL_LEASE, timedelta(seconds=2 * fetch_timeout))
         self.clock = clock
+        self.budget = budget
 
     async def due(self) -> list[PollRequest]:
-        """Claim every feed that is due now: a poll request for each one won."""
+        """Claim the feeds that are due now, the most overdue first, as many as
+        the budget allows: a poll request for each one won."""
         now = self.clock()
-        return [
-            PollRequest(url, now)
-            for url in await self.store.due_feeds(self.feeds, now)
-            if await self.store.claim_feed(url, now, now + self.lease)
-        ]
+        due = most_overdue_first(await self.store.due_feeds(self.feeds, now), now)
+        allowed = len(due) if self.budget is None else self.budget.available(now)
+        requests: list[PollRequest] = []
+        for feed in due:
+            if len(requests) >= allowed:
+                break
+            if await self.store.claim_feed(feed.url, now, now + self.lease):
+                requests.append(PollRequest(feed.url, now))
+        if self.budget is not None:
+            self.budget.spend(len(requests), now)
+        return requests

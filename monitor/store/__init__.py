@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Protocol
 
 from monitor.core.alerts import Alert
-from monitor.core.feeds import FeedState
+from monitor.core.feeds import DueFeed, FeedState
 from monitor.core.items import Item, StoredItem
 from monitor.core.outbox import MessageKind, OutboxSummary, PendingAlert, Plan
 from monitor.core.retention import Cutoffs, Pruned
@@ -91,8 +91,9 @@ class Store(Protocol):
 
     async def save_feed_state(self, state: FeedState) -> None: ...
 
-    async def due_feeds(self, urls: Sequence[str], now: datetime) -> list[str]:
-        """Those of ``urls`` whose next poll is due (never polled counts as due)."""
+    async def due_feeds(self, urls: Sequence[str], now: datetime) -> list[DueFeed]:
+        """Those of ``urls`` whose next poll is due (never polled counts as due),
+        in the order given, with when each was due and last polled."""
 
     async def claim_feed(self, url: str, now: datetime, until: datetime) -> bool:
         """Lease the feed to ``until`` only if it is due at ``now``, atomically.

@@ -54,7 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from monitor.core.alerts import Alert
-from monitor.core.feeds import FeedState
+from monitor.core.feeds import DueFeed, FeedState
 from monitor.core.health import HEALTH_STATES, Health
 from monitor.core.items import Item, StoredItem
 from monitor.core.outbox import MESSAGE_KINDS, MessageKind, OutboxSummary, PendingAlert, Plan
@@ -275,15 +275,17 @@ class SqlStore:
         async with self._tx(write=True) as conn:
             await conn.execute(stmt)
 
-    async def due_feeds(self, urls: Sequence[str], now: datetime) -> list[str]:
+    async def due_feeds(self, urls: Sequence[str], now: datetime) -> list[DueFeed]:
         wanted = list(dict.fromkeys(urls))
-        next_poll: dict[str, datetime | None] = {}
+        known: dict[str, DueFeed] = {}
         async with self._tx(write=False) as conn:
             for chunk in _chunks(wanted):
-                query = select(feeds.c.url, feeds.c.next_poll_at).where(feeds.c.url.in_(chunk))
-                for url, at in await conn.execute(query):
-                    next_poll[url] = at
-        return [u for u in wanted if (at := next_poll.get(u)) is None or at <= now]
+                columns = (feeds.c.url, feeds.c.next_poll_at, feeds.c.last_polled_at)
+                query = select(*columns).where(feeds.c.url.in_(chunk))
+                for url, at, polled in await conn.execute(query):
+                    known[url] = DueFeed(url, at, polled)
+        schedule = (known.get(url) or DueFeed(url, None, None) for url in wanted)
+        return [d for d in schedule if d.next_poll_at is None or d.next_poll_at <= now]
 
     async def claim_feed(self, url: str, now: datetime, until: datetime) -> bool:
         first_time = (

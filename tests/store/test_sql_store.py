@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from monitor.core.alerts import Alert
-from monitor.core.feeds import FeedState
+from monitor.core.feeds import DueFeed, FeedState
 from monitor.core.outbox import next_attempt
 from monitor.errors import ConfigError
 from monitor.store import Store, open_store
@@ -126,7 +126,7 @@ async def test_postgres_keeps_instants_whatever_the_server_time_zone(
             assert state is not None and state.next_poll_at == due
             assert state.next_poll_at is not None and state.next_poll_at.tzinfo == UTC
             assert await s.due_feeds([FEED], due - timedelta(microseconds=1)) == []
-            assert await s.due_feeds([FEED], due) == [FEED]
+            assert [d.url for d in await s.due_feeds([FEED], due)] == [FEED]
         finally:
             await s.close()
         column_types = await raw.fetch(
@@ -225,22 +225,34 @@ async def test_due_feeds_keeps_order_and_skips_future_polls(store: Store) -> Non
     await store.save_feed_state(FeedState(url=urls[3], next_poll_at=None))
     await store.save_feed_state(FeedState(url=urls[4], next_poll_at=T0))
     # never polled (0), past (2), unset (3) and exactly now (4) are due
-    assert await store.due_feeds(urls, T0) == [urls[0], urls[2], urls[3], urls[4]]
-    assert await store.due_feeds(urls, T0 + timedelta(minutes=1)) == urls
+    assert await store.due_feeds(urls, T0) == [
+        DueFeed(urls[0], None, None),
+        DueFeed(urls[2], T0 - timedelta(minutes=1), None),
+        DueFeed(urls[3], None, None),
+        DueFeed(urls[4], T0, None),
+    ]
+    assert [d.url for d in await store.due_feeds(urls, T0 + timedelta(minutes=1))] == urls
+
+
+async def test_due_feeds_say_when_each_was_due_and_last_polled(store: Store) -> None:
+    polled = FeedState(url=FEED, last_polled_at=T0, next_poll_at=T0 + timedelta(minutes=5))
+    await store.save_feed_state(polled)
+    later = T0 + timedelta(minutes=7)
+    assert await store.due_feeds([FEED], later) == [DueFeed(FEED, T0 + timedelta(minutes=5), T0)]
 
 
 async def test_due_feeds_handles_more_urls_than_one_statement_takes(store: Store) -> None:
     urls = [f"https://f{i}.example.org/rss" for i in range(1200)]
     leased = urls[7::150]  # some in every statement's share
     await asyncio.gather(*(store.claim_feed(url, T0, T0 + timedelta(hours=1)) for url in leased))
-    assert await store.due_feeds(urls, T0) == [u for u in urls if u not in leased]
+    assert [d.url for d in await store.due_feeds(urls, T0)] == [u for u in urls if u not in leased]
 
 
 async def test_a_claimed_feed_is_hidden_until_the_lease_ends(store: Store) -> None:
     await store.save_feed_state(FeedState(url=FEED, etag="e1", failures=1))
     assert await store.claim_feed(FEED, T0, T0 + timedelta(seconds=30))
     assert await store.due_feeds([FEED], T0) == []
-    assert await store.due_feeds([FEED], T0 + timedelta(seconds=30)) == [FEED]
+    assert [d.url for d in await store.due_feeds([FEED], T0 + timedelta(seconds=30))] == [FEED]
     state = await store.feed_state(FEED)
     assert state is not None and state.etag == "e1" and state.failures == 1  # untouched
 
