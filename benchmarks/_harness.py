@@ -25,7 +25,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -129,7 +129,7 @@ def distinct_stories(candidates: Iterable[Labelled]) -> list[Labelled]:
     for story in candidates:
         sig = signature(story.title, story.summary or story.content)
         if index.find(sig, None, now) is None:
-            index.add(story.id, sig, None, now)
+            index.add(str(story.id), sig, None, now)
             kept.append(story)
     return kept
 
@@ -160,7 +160,7 @@ def _languages() -> dict[str, str]:
     return found
 
 
-def quiet_texts(pool: Sequence[Labelled], count: int, seed: int = 9) -> Iterable[tuple[str, str]]:
+def quiet_texts(pool: Sequence[Labelled], count: int, seed: int = 9) -> Iterator[tuple[str, str]]:
     """``count`` distinct (title, summary) pairs of real news text that no shipped
     rule matches: a headline spliced from the halves of two quiet headlines,
     and a summary of two sentences of two other quiet stories, all four in one

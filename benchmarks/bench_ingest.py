@@ -99,7 +99,8 @@ def build(feeds: int, items: int) -> Corpus:
     quiet = quiet_texts(pool.quiet, feeds * items - hits)
     # recent, a second apart: older items would be old news (alerts.max_item_age)
     start = datetime.now(UTC).replace(microsecond=0)
-    documents, links = {}, set()
+    documents: dict[str, str] = {}
+    links: set[str] = set()
     for n in range(feeds):
         hit = (n + 1) * hits // feeds > n * hits // feeds
         entries = []
@@ -425,13 +426,13 @@ def report(phases: list[Phase], args: Any) -> list[Target]:
                 f"{warm:,.0f} feeds/s",
             )
         )
-    rss_ = [p.peak_rss_tree for p in phases if p.system == "newsmon" and p.peak_rss_tree]
-    if rss_:
+    peaks = [p.peak_rss_tree for p in phases if p.system == "newsmon" and p.peak_rss_tree]
+    if peaks:
         lines.append(
             Target(
                 f"peak RSS of the service, {args.feeds} feeds",
                 None,
-                f"{max(rss_) / MB:.0f} MB (with its parser processes)",
+                f"{max(peaks) / MB:.0f} MB (with its parser processes)",
             )
         )
     for line in lines:

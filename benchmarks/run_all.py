@@ -200,8 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         for bench in chosen:
             runs = bench.quick if args.quick else bench.full
             missing = not args.quick and not set(bench.services) <= up
-            for argv in runs:
-                outcomes.append(run(bench, argv + (bench.without_services if missing else ())))
+            for arguments in runs:
+                extra = bench.without_services if missing else ()
+                outcomes.append(run(bench, arguments + extra))
     summary(outcomes, args.quick)
     return 1 if any(o.error is not None for o in outcomes) else 0
 
