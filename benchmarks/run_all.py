@@ -74,6 +74,7 @@ BENCHES = (
         "bench_latency",
         quick=(("--feeds", "20", "--duration", "5", "--warmup", "2", "--drain", "15"),),
     ),
+    Bench("bench_polling", quick=(("--feeds", "40", "--days", "1"),)),
     Bench("bench_memory", quick=(("--quick",),)),
     Bench("bench_websub", quick=(("--pushes", "5", "--polls", "3", "--interval", "1s"),)),
 )
