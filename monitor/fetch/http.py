@@ -30,6 +30,7 @@ from yarl import URL
 
 from monitor import USER_AGENT
 from monitor.core.schedule import freshness_s, parse_retry_after
+from monitor.core.websub import link_pairs
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -56,6 +57,7 @@ class FetchResult:
     error: str | None
     final_url: str
     content_type: str | None = None  # the full header, charset included
+    links: tuple[tuple[str, str], ...] = ()  # the Link header's hub and self, (rel, URL)
     # of a 200 or 304: how long the response stays fresh (Cache-Control, Expires, Age)
     fresh_for_s: float | None = None
 
@@ -253,6 +255,7 @@ class Fetcher:
                 None,
                 final_url,
                 content_type,
+                link_pairs([(rel, str(link["url"])) for rel, link in resp.links.items()]),
                 fresh_for_s=fresh_for,
             )
 

@@ -28,6 +28,7 @@ import feedparser
 
 from monitor.core.items import Item, html_to_text, normalise_entry
 from monitor.core.schedule import feed_ttl_s
+from monitor.core.websub import link_pairs
 from monitor.errors import NewsmonError
 
 
@@ -43,6 +44,8 @@ class FeedError(NewsmonError):
 class ParsedFeed:
     title: str
     items: list[Item]
+    # the document's hub and self links, (rel, URL), for WebSub discovery
+    links: tuple[tuple[str, str], ...] = ()
     # how long the document says it stays fresh: <ttl>, sy:updatePeriod/Frequency
     ttl_s: float | None = None
 
@@ -95,7 +98,8 @@ def parse_feed(
         seen.add(item.fingerprint)
         items.append(item)
     ttl = feed_ttl_s(*(_text(feed.get(key)) for key in _TTL_KEYS))
-    return ParsedFeed(title=title, items=items, ttl_s=ttl)
+    links = [(str(ln.get("rel", "")), str(ln.get("href", ""))) for ln in feed.get("links", [])]
+    return ParsedFeed(title=title, items=items, links=link_pairs(links), ttl_s=ttl)
 
 
 _TTL_KEYS = ("ttl", "sy_updateperiod", "sy_updatefrequency")  # as feedparser names them

@@ -32,6 +32,7 @@ from datetime import datetime
 from monitor.core.feeds import FeedState
 from monitor.core.items import Item
 from monitor.core.schedule import next_poll
+from monitor.core.websub import Discovery, discover
 from monitor.fetch.http import Fetcher, FetchResult
 from monitor.fetch.parse import FeedError, FeedParser, ParsedFeed
 
@@ -44,6 +45,8 @@ class PollOutcome:
     state: FeedState  # the feed's state after this poll, to be saved
     error: str | None
     feed_title: str  # "" when this poll did not parse the feed
+    # the WebSub hub the feed advertises (when read): Link header, else the document
+    discovery: Discovery | None = None
     # of a 200 or a 304: how long the response stays fresh (Cache-Control, Expires)
     fresh_for_s: float | None = None
 
@@ -113,6 +116,7 @@ async def poll_feed(
         state=new_state,
         error=None,
         feed_title=parsed.title,
+        discovery=discover(result.links, parsed.links, result.final_url),
         fresh_for_s=result.fresh_for_s,
     )
 
