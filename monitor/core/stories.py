@@ -31,16 +31,36 @@ Independent write-ups of one event by different wires (AP's and Reuters' own
 ledes) often score below the threshold and stay separate stories: telling
 them from other news on the same topic needs more than word overlap.
 
-``StoryIndex`` holds the stories seen within a window (24 h by default) and
-answers which one a new item joins. Time is a parameter: nothing here reads a
-clock. Signatures serialise to bytes (``to_bytes``/``from_bytes``) so a store
-can persist them and rebuild the index after a restart.
+Finding the story a new item joins without comparing it to every item of the
+window is locality-sensitive hashing. ``story_keys`` cuts a signature into
+bands of two values (64 of them) and hashes each (with its band's number) to a
+32-bit key, and the canonical link to one more. A store files every recorded
+item under its keys; a new item's candidates are the items of the window that
+share a key with it, and ``best_story`` decides among them by their stored
+signatures, as above. Two signatures share a band when both values of one of
+its bands are equal: for a pair that meets the threshold (39 of 128 values
+equal, the positions of equal values being random), the chance that no band
+has both is C(64, 39)·2³⁹ / C(128, 39), under 0.02%, and it falls fast as the
+pair gets closer. Unrelated news shares a band when a common word is the
+minimum of both for two values at once: in the labelled news of
+tests/data/eval, four topics and so closer than news at large, one pair in
+two hundred does. A store hands over at most the hundred candidates that
+share the most keys, and their signatures decide.
+Narrower bands would find many more unrelated candidates; wider ones would
+miss copies at this low a threshold.
+
+``StoryIndex`` is that lookup in memory, for tests, benchmarks and tools;
+the service keeps its index in the store (``monitor.pipeline.stories``).
+Time is a parameter: nothing here reads a clock. Signatures serialise to
+bytes (``to_bytes``/``from_bytes``) so a store can persist them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -58,13 +78,17 @@ __all__ = [
     "DEFAULT_WINDOW",
     "SIGNATURE_VERSION",
     "SUMMARY_WORDS",
+    "StoryCandidate",
     "StoryEntry",
     "StoryIndex",
+    "StoryKeys",
     "StoryRow",
     "StorySignature",
     "StorySource",
+    "best_story",
     "shingles",
     "signature",
+    "story_keys",
 ]
 
 DEFAULT_NUM_PERM = 128
@@ -211,21 +235,108 @@ def _timestamp(at: datetime, name: str) -> float:
     return at.timestamp()
 
 
+# Keys are made of bands of two values, every value in one band (see the module
+# docstring). Changing how keys are made changes the keys a store filed its
+# items under: that takes a schema step that files them again.
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+
+
+@dataclass(frozen=True, slots=True)
+class StoryKeys:
+    """The keys an item is filed under, so that its copies find it.
+
+    ``bands``: one per band of two values of its signature, none when the
+    signature is empty (no words worth comparing); ``link``: its canonical
+    link's key, None without a link. Keys are 32-bit signed integers; two
+    different bands or links may share one, which only makes a candidate
+    that ``best_story`` then turns down.
+    """
+
+    bands: tuple[int, ...]
+    link: int | None
+
+    @property
+    def all(self) -> tuple[int, ...]:
+        return self.bands if self.link is None else (*self.bands, self.link)
+
+
+def story_keys(sig: StorySignature, link: str | None) -> StoryKeys:
+    """The keys of an item with this signature and canonical link."""
+    bands: tuple[int, ...] = ()
+    if not sig.empty:
+        values = sig.hashvalues.astype(np.uint64)
+        end = len(values) // 2 * 2
+        pairs = (values[0:end:2] << np.uint64(32)) | values[1:end:2]
+        # the band's number in, then splitmix64's finaliser: the same pair of
+        # values in two bands makes two unrelated keys
+        x = pairs + np.arange(1, len(pairs) + 1, dtype=np.uint64) * _GOLDEN
+        x ^= x >> np.uint64(30)
+        x *= _MIX[0]
+        x ^= x >> np.uint64(27)
+        x *= _MIX[1]
+        x ^= x >> np.uint64(31)
+        bands = tuple((x >> np.uint64(32)).astype(np.uint32).view(np.int32).tolist())
+    if not link:
+        return StoryKeys(bands, None)
+    digest = hashlib.blake2b(link.encode("utf-8"), digest_size=4, person=b"newsmon-link")
+    return StoryKeys(bands, int.from_bytes(digest.digest(), "little", signed=True))
+
+
+@dataclass(frozen=True, slots=True)
+class StoryCandidate:
+    """An item of the window that shares a key with a new one."""
+
+    story_id: str
+    signature: StorySignature
+    link: str
+    seen_at: datetime
+
+
+def best_story(
+    sig: StorySignature,
+    link: str | None,
+    candidates: Sequence[StoryCandidate],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> str | None:
+    """The story an item joins among ``candidates`` (given oldest first), or None
+    when it is a new story.
+
+    An equal canonical link wins (the candidate seen last that carries it);
+    otherwise the candidate whose estimated Jaccard similarity is highest and
+    at least ``threshold`` (the earliest such on a tie). Candidates of another
+    width never match.
+    """
+    if link:
+        carrying = [c for c in candidates if c.link == link]
+        if carrying:
+            return max(reversed(carrying), key=lambda c: c.seen_at).story_id
+    if sig.empty:
+        return None
+    comparable = [
+        c for c in candidates if not c.signature.empty and c.signature.num_perm == sig.num_perm
+    ]
+    if not comparable:
+        return None
+    values = np.stack([c.signature.hashvalues for c in comparable])
+    equal = np.count_nonzero(values == sig.hashvalues, axis=1)
+    ordered = sorted(range(len(comparable)), key=lambda i: (-int(equal[i]), comparable[i].seen_at))
+    best = ordered[0]
+    # equal values needed out of num_perm; the epsilon keeps 0.3 * 100 at 30
+    need = max(1, math.ceil(threshold * sig.num_perm - 1e-9))
+    return comparable[best].story_id if equal[best] >= need else None
+
+
 class StoryIndex:
-    """The stories seen within a time window, by signature and by link.
+    """The stories seen within a time window, in memory: the store's lookup
+    (items filed under their ``story_keys``, candidates that share a key,
+    ``best_story`` among them) for tests, benchmarks and tools.
 
     Each ``add`` is one entry: an item and the story it belongs to. Later
     copies of a story are added under the story's id too, so a new item can
     join a story through whichever copy it resembles most. An entry can be
     joined while ``now < at + window``.
-
-    The index compares a new signature with every entry in the window at
-    once (a vectorised count of equal MinHash values) rather than through
-    LSH buckets: at a Jaccard threshold this low, LSH needs many narrow bands
-    to find near-duplicates reliably, which costs tens of kilobytes per entry,
-    while the scan costs well under a kilobyte and about half a millisecond per
-    10,000 entries (see ``benchmarks/bench_stories.py``), and it never misses a
-    candidate.
     """
 
     def __init__(
@@ -244,94 +355,51 @@ class StoryIndex:
         self.threshold = threshold
         self.window = window
         self.num_perm = num_perm
-        # Equal values needed out of num_perm; the epsilon keeps 0.3 * 100 at 30.
-        self._need = max(1, math.ceil(threshold * num_perm - 1e-9))
-        self._window_s = window.total_seconds()
-        capacity = 64
-        self._sigs = np.empty((capacity, num_perm), dtype=np.uint32)
-        # The low byte of each value, one row per permutation: counting equal
-        # bytes down the columns is what numpy does fastest.
-        self._low = np.empty((num_perm, capacity), dtype=np.uint8)
-        self._at = np.empty(capacity, dtype=np.float64)
-        self._alive = np.zeros(capacity, dtype=np.bool_)
-        self._comparable = np.zeros(capacity, dtype=np.bool_)  # alive, with shingles
-        self._story: list[str | None] = []
-        self._link: list[str] = []
-        self._by_link: dict[str, int] = {}  # link -> the row carrying it seen last
-        self._rows = 0  # rows in use, alive or not
-        self._live = 0
+        self._entries: dict[int, tuple[StoryCandidate, StoryKeys]] = {}  # in order of adding
+        self._by_key: dict[int, set[int]] = {}
+        self._next = 0
 
     def __len__(self) -> int:
         """The number of entries (items) held."""
-        return self._live
+        return len(self._entries)
 
-    def add(self, story_id: str, sig: StorySignature, link: str, at: datetime) -> None:
+    def add(self, story_id: str, sig: StorySignature, link: str | None, at: datetime) -> None:
         """Record that the item with this signature and link, seen at ``at``,
         belongs to ``story_id``."""
         self._check(sig)
-        stamp = _timestamp(at, "at")
-        if self._rows == len(self._at):
-            self._make_room()
-        row = self._rows
-        self._sigs[row] = sig.hashvalues
-        self._low[:, row] = sig.hashvalues.astype(np.uint8)
-        self._at[row] = stamp
-        self._alive[row] = True
-        self._comparable[row] = not sig.empty
-        self._story.append(story_id)
-        self._link.append(link)
-        if link:
-            current = self._by_link.get(link)
-            if current is None or self._at[current] <= stamp:
-                self._by_link[link] = row
-        self._rows += 1
-        self._live += 1
+        _timestamp(at, "at")
+        keys = story_keys(sig, link)
+        self._entries[self._next] = (StoryCandidate(story_id, sig, link or "", at), keys)
+        for key in keys.all:
+            self._by_key.setdefault(key, set()).add(self._next)
+        self._next += 1
 
-    def find(self, sig: StorySignature, link: str, now: datetime) -> str | None:
-        """The id of the story an item joins, or None when it is a new story.
-
-        An equal canonical link wins; otherwise the entry whose estimated
-        Jaccard similarity is highest and at least the threshold (the
-        earliest such entry on a tie).
-        """
+    def find(self, sig: StorySignature, link: str | None, now: datetime) -> str | None:
+        """The id of the story an item joins, or None when it is a new story
+        (``best_story`` among the entries of the window that share a key)."""
         self._check(sig)
-        cutoff = _timestamp(now, "now") - self._window_s
-        if link:
-            row = self._by_link.get(link)
-            if row is not None and self._at[row] > cutoff:
-                return self._story[row]
-        if sig.empty or not self._rows:
-            return None
-        n = self._rows
-        # The low bytes of equal values are equal, so counting equal low bytes
-        # over every entry finds every entry that can reach the threshold while
-        # reading a quarter of the memory; full values then decide.
-        low_equal = self._low[:, :n] == sig.hashvalues.astype(np.uint8)[:, np.newaxis]
-        near = low_equal.view(np.int8).sum(axis=0, dtype=np.int16) >= self._need
-        rows = np.flatnonzero(near & self._comparable[:n] & (self._at[:n] > cutoff))
-        if not len(rows):
-            return None
-        equal = np.count_nonzero(self._sigs[rows] == sig.hashvalues, axis=1)
-        best = int(np.argmax(equal))  # the earliest of the best, rows being in order
-        if equal[best] < self._need:
-            return None
-        return self._story[int(rows[best])]
+        cutoff = _timestamp(now, "now") - self.window.total_seconds()
+        found: set[int] = set()
+        for key in story_keys(sig, link).all:
+            found |= self._by_key.get(key, set())
+        candidates = [
+            entry
+            for number in sorted(found)
+            if (entry := self._entries[number][0]).seen_at.timestamp() > cutoff
+        ]
+        return best_story(sig, link, candidates, threshold=self.threshold)
 
     def expire(self, now: datetime) -> int:
         """Drop the entries that can no longer be joined; returns how many."""
-        cutoff = _timestamp(now, "now") - self._window_s
-        n = self._rows
-        stale = np.flatnonzero(self._alive[:n] & (self._at[:n] <= cutoff))
-        for row in stale.tolist():
-            link = self._link[row]
-            if link and self._by_link.get(link) == row:
-                del self._by_link[link]
-            self._story[row] = None
-        self._alive[stale] = False
-        self._comparable[stale] = False
-        self._live -= len(stale)
-        if self._rows - self._live > self._rows // 2:
-            self._compact()
+        cutoff = _timestamp(now, "now") - self.window.total_seconds()
+        stale = [n for n, (c, _) in self._entries.items() if c.seen_at.timestamp() <= cutoff]
+        for number in stale:
+            _, keys = self._entries.pop(number)
+            for key in keys.all:
+                members = self._by_key[key]
+                members.discard(number)
+                if not members:
+                    del self._by_key[key]
         return len(stale)
 
     def _check(self, sig: StorySignature) -> None:
@@ -339,48 +407,6 @@ class StoryIndex:
             raise ValueError(
                 f"signature has {sig.num_perm} values, this index compares {self.num_perm}"
             )
-
-    def _make_room(self) -> None:
-        if self._rows - self._live >= self._rows // 4:
-            self._compact()
-        if self._rows == len(self._at):
-            self._resize(2 * len(self._at))
-
-    def _compact(self) -> None:
-        """Move the live entries to the front, in the order they were added."""
-        keep = np.flatnonzero(self._alive[: self._rows])
-        live = len(keep)
-        self._sigs[:live] = self._sigs[keep]
-        self._low[:, :live] = self._low[:, keep]
-        self._at[:live] = self._at[keep]
-        self._alive[:live] = True
-        self._alive[live : self._rows] = False
-        self._comparable[:live] = self._comparable[keep]
-        self._comparable[live : self._rows] = False
-        rows = keep.tolist()
-        self._story = [self._story[row] for row in rows]
-        self._link = [self._link[row] for row in rows]
-        self._by_link = {}
-        for row, link in enumerate(self._link):
-            current = self._by_link.get(link)
-            if link and (current is None or self._at[current] <= self._at[row]):
-                self._by_link[link] = row
-        self._rows = live
-
-    def _resize(self, capacity: int) -> None:
-        sigs = np.empty((capacity, self.num_perm), dtype=np.uint32)
-        sigs[: self._rows] = self._sigs[: self._rows]
-        self._sigs = sigs
-        low = np.empty((self.num_perm, capacity), dtype=np.uint8)
-        low[:, : self._rows] = self._low[:, : self._rows]
-        self._low = low
-        self._at = np.resize(self._at, capacity)
-        self._alive = np.concatenate(
-            [self._alive[: self._rows], np.zeros(capacity - self._rows, np.bool_)]
-        )
-        self._comparable = np.concatenate(
-            [self._comparable[: self._rows], np.zeros(capacity - self._rows, np.bool_)]
-        )
 
 
 # What a store keeps of a story: a record per item, enough to put the index

@@ -11,6 +11,7 @@ must not; two outlets' independent write-ups of one event may go either way.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -29,8 +30,10 @@ from monitor.core.stories import (
     DEFAULT_WINDOW,
     SIGNATURE_VERSION,
     StoryIndex,
+    StoryKeys,
     StorySignature,
     signature,
+    story_keys,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,6 +157,68 @@ def test_hard_negatives_are_close_enough_to_matter() -> None:
         if frozenset((a.story, b.story)) in hard
     )
     assert DEFAULT_THRESHOLD - 0.1 < closest < DEFAULT_THRESHOLD
+
+
+def test_every_pair_of_copies_close_enough_to_join_shares_a_key() -> None:
+    # The lookup only compares items that share a key: a pair above the threshold
+    # that shared none would be a copy missed.
+    items, _ = load()
+    sigs = {item.id: signature(item.title, item.summary) for item in items}
+    keys = {item.id: set(story_keys(sigs[item.id], None).bands) for item in items}
+    close = [
+        (a.id, b.id)
+        for a, b in itertools.combinations(items, 2)
+        if sigs[a.id].jaccard(sigs[b.id]) >= DEFAULT_THRESHOLD
+    ]
+    assert len(close) >= 30
+    assert [pair for pair in close if not keys[pair[0]] & keys[pair[1]]] == []
+
+
+def test_unrelated_news_rarely_shares_a_key() -> None:
+    # What keeps a lookup in a window of a million items to a few candidates: the
+    # labelled news of four topics (closer to each other than news at large).
+    stories = [
+        json.loads(line)
+        for name in ("dev", "frozen")
+        for line in (ROOT / "tests" / "data" / "eval" / f"{name}.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    sigs = [signature(s["title"], s.get("summary", "")) for s in stories]
+    values = np.stack([sig.hashvalues for sig in sigs])
+    filed: dict[int, set[int]] = {}
+    far = sharing = 0
+    for n, sig in enumerate(sigs):
+        candidates = set().union(*(filed.get(key, set()) for key in story_keys(sig, None).bands))
+        earlier = np.count_nonzero(values[:n] == sig.hashvalues, axis=1) / sig.num_perm
+        unrelated = set(np.flatnonzero(earlier < DEFAULT_THRESHOLD / 2).tolist())
+        far += len(unrelated)
+        sharing += len(candidates & unrelated)
+        for key in story_keys(sig, None).bands:
+            filed.setdefault(key, set()).add(n)
+    assert far > 500_000
+    assert sharing / far < 0.01
+
+
+def test_keys_are_the_same_after_an_upgrade() -> None:
+    # A store filed its items under these keys: a change to how they are made must
+    # come with a schema step that files the items again.
+    sig = signature(
+        EV_TITLE,
+        "The European Commission said on Wednesday it would impose additional duties of "
+        "up to 38.1% on imported Chinese electric cars from July.",
+    )
+    keys = story_keys(sig, "https://example.org/ev")
+    assert len(keys.bands) == sig.num_perm // 2
+    assert keys.bands[:4] == (348443233, 1347740541, -282058623, 1046073650)
+    assert keys.link == -681639629
+    assert keys.all == (*keys.bands, keys.link)
+
+
+def test_an_item_without_words_or_link_has_no_keys() -> None:
+    assert story_keys(signature("", ""), "") == StoryKeys((), None)
+    assert story_keys(signature("The", "It was."), None).all == ()
+    only_link = story_keys(signature("", ""), "https://example.org/a")
+    assert only_link.bands == () and only_link.all == (only_link.link,)
 
 
 # -- find: what joins and what does not ----------------------------------------------
