@@ -8,7 +8,8 @@ in small batches, once at start and hourly (``cutoffs`` says up to when):
   poll last found the item in its feed, and only once the feed no longer
   carries it (below);
 - story members (copies of a story, its sources): ``items`` after they were
-  seen, or the story window when that is longer;
+  seen, or the story window when that is longer; their rows in the story
+  index (what a new item is looked up by) at the end of the story window;
 - messages sent (rate limits count them): ``alerts`` after they were sent,
   never sooner than the rate limits' window;
 - delivered and dead alerts: ``alerts`` after they were delivered or given
@@ -45,6 +46,7 @@ class Cutoffs:
     item_texts: datetime  # first seen before
     seen_items: datetime  # last found in their feed before (and no longer in it)
     story_items: datetime  # seen before
+    story_bands: datetime  # story items seen before: out of the story window
     messages: datetime  # sent before
     alerts: datetime  # delivered, or given up, before
 
@@ -64,6 +66,7 @@ def cutoffs(
         item_texts=now - items,
         seen_items=now - items,
         story_items=now - max(items, story_window),
+        story_bands=now - story_window,
         messages=now - max(alerts, RATE_WINDOW),
         alerts=now - alerts,
     )
@@ -82,6 +85,7 @@ class Pruned:
     item_texts: int = 0
     seen_items: int = 0
     story_items: int = 0
+    story_bands: int = 0  # rows of the story index, some 65 an item
     messages: int = 0
     alerts: int = 0
 

@@ -1,7 +1,7 @@
 """State of the service behind one interface: feed schedule, HTTP validators and
 health, seen items (with their texts, for a while) and the stories they belong
-to, the alert outbox (with its digests and dead letters) and its history, and
-the messages sent per channel.
+to (with the index a new item's story is found by), the alert outbox (with its
+digests and dead letters) and its history, and the messages sent per channel.
 
 ``await open_store(url)`` picks the backend from the URL and returns it opened:
 ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite://``
@@ -39,15 +39,19 @@ from monitor.core.feeds import DueFeed, FeedState
 from monitor.core.items import Item, StoredItem
 from monitor.core.outbox import MessageKind, OutboxSummary, PendingAlert, Plan
 from monitor.core.retention import Cutoffs, Pruned
-from monitor.core.stories import StoryEntry, StoryRow, StorySource
+from monitor.core.stories import StoryEntry, StoryKeys, StoryRow, StorySource
 
 
 class StoreUnit(Protocol):
     """The store calls of one ``Store.serialized`` transaction: what matching an
     item needs to read and write while no other worker matches."""
 
-    async def stories_since(self, since: datetime) -> list[StoryRow]:
-        """``Store.stories_since``, in this transaction."""
+    async def story_candidates(
+        self, keys: StoryKeys, since: datetime, limit: int = 100
+    ) -> list[StoryRow]:
+        """The story items seen after ``since`` that were filed under one of
+        ``keys`` (``record_item`` files them), oldest first: of those, the
+        ``limit`` that share the most keys, one that carries the link first."""
 
     async def counted(
         self, channel: str, since: datetime, until: datetime, excluding: Sequence[int] = ()
@@ -115,7 +119,8 @@ class Store(Protocol):
         its alerts in the outbox. Returns the new outbox ids by channel.
 
         ``story``: the item belongs to that story; it is kept for
-        ``stories_since`` and ``story_sources``. Each alert is for the story
+        ``stories_since`` and ``story_sources``, and filed in the story index
+        under its keys (``StoreUnit.story_candidates``). Each alert is for the story
         (the item's own fingerprint when ``story`` is None), and a story makes at
         most one alert per channel: an alert for a channel that already has one
         for the story (a later copy of the story) is skipped, and that channel
@@ -130,8 +135,8 @@ class Store(Protocol):
         """
 
     async def stories_since(self, since: datetime) -> list[StoryRow]:
-        """Items recorded with a story after ``since``, oldest first: what a
-        story index restarted at ``since + window`` needs."""
+        """Items recorded with a story after ``since``, oldest first (``newsmon
+        stories``)."""
 
     async def story_sources(self, story_id: str) -> list[StorySource]:
         """Every recorded copy of a story, oldest first."""
@@ -156,9 +161,10 @@ class Store(Protocol):
 
     async def prune(self, cuts: Cutoffs, batch: int = 500) -> Pruned:
         """Forget what is older than ``cuts``: item texts, seen marks of items
-        their feed no longer carries, story members, messages, and delivered
-        and dead alerts (never one still to be sent). Oldest first, ``batch``
-        rows per transaction, so writers are never held up for long. Several
+        their feed no longer carries, story members and their rows in the story
+        index, messages, and delivered and dead alerts (never one still to be
+        sent). Oldest first, ``batch`` rows per transaction, so writers are
+        never held up for long. Several
         workers may prune at once: each skips the rows another is deleting.
         Returns how many rows of each kind went."""
 

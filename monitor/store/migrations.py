@@ -39,7 +39,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     BigInteger,
@@ -56,11 +56,19 @@ from sqlalchemy import (
     inspect,
     select,
     text,
+    update,
 )
 from sqlalchemy.schema import CreateColumn
 
+from monitor.core.stories import StorySignature, story_keys
 from monitor.errors import ConfigError
-from monitor.store.schema import V1_TABLES, UTCDateTime, metadata, schema_version
+from monitor.store.schema import (
+    V1_TABLES,
+    UTCDateTime,
+    metadata,
+    schema_version,
+    story_item_key,
+)
 
 log = logging.getLogger("newsmon.store")
 
@@ -196,6 +204,63 @@ def _retention(conn: Connection) -> None:
         index.create(conn)
 
 
+# Version 5, frozen: the story index's table, and the key of an item's rows in it.
+_v5 = MetaData()
+_v5_story_items = Table(
+    "story_items",
+    _v5,
+    Column("fingerprint", Text, primary_key=True),
+    Column("signature", LargeBinary),
+    Column("link", Text),
+    Column("seen_at", UTCDateTime),
+    Column("item_key", BigInteger),
+)
+_v5_story_bands = Table(
+    "story_bands",
+    _v5,
+    Column("band", Integer, primary_key=True, autoincrement=False),
+    Column("item_key", BigInteger, primary_key=True, autoincrement=False),
+    sqlite_with_rowid=False,
+)
+_v5_index = Index("story_items_item_key", _v5_story_items.c.item_key)
+_V5_BACKFILL = timedelta(days=30)  # the longest story window the config allows
+_V5_PAGE = 1000
+
+
+def _story_bands(conn: Connection) -> None:
+    # The index used to be rebuilt in memory from story_items at every start: file
+    # the items of the longest window there can be, so copies of the stories seen
+    # before the upgrade still join them. Pruning takes out what is past the
+    # configured window. Keys are made as this version makes them; a later change
+    # to that comes with a step of its own that files the items again.
+    _add_columns(conn, _v5_story_items, ["item_key"])
+    _v5_index.create(conn)
+    _v5_story_bands.create(conn)
+    items, bands = _v5_story_items.c, _v5_story_bands
+    where = items.seen_at > datetime.now(UTC) - _V5_BACKFILL
+    page = select(items.fingerprint, items.signature, items.link, items.seen_at)
+    page = page.order_by(items.seen_at, items.fingerprint).limit(_V5_PAGE)
+    while rows := conn.execute(page.where(where)).all():
+        for row in rows:
+            try:
+                keys = story_keys(StorySignature.from_bytes(bytes(row.signature)), row.link)
+            except ValueError:  # of another signature version: never compared
+                continue
+            if not keys.all:
+                continue
+            key = story_item_key(row.fingerprint, row.seen_at)
+            conn.execute(bands.insert(), [{"band": k, "item_key": key} for k in set(keys.all)])
+            conn.execute(
+                update(_v5_story_items)
+                .where(items.fingerprint == row.fingerprint)
+                .values(item_key=key)
+            )
+        last = rows[-1]
+        where = (items.seen_at > last.seen_at) | (
+            (items.seen_at == last.seen_at) & (items.fingerprint > last.fingerprint)
+        )
+
+
 # In order, without gaps, the first one being version 2.
 STEPS: tuple[Step, ...] = (
     Step(
@@ -212,6 +277,11 @@ STEPS: tuple[Step, ...] = (
         version=4,
         summary="retention: when items were last in their feed, pruning by age",
         upgrade=_retention,
+    ),
+    Step(
+        version=5,
+        summary="the story index in the store: items filed by their story keys",
+        upgrade=_story_bands,
     ),
 )
 

@@ -15,7 +15,8 @@ cannot add a constraint to an existing table without rebuilding it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import hashlib
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     JSON,
@@ -129,8 +130,9 @@ outbox = Table(
     Index("outbox_dead", "dead_at"),
 )
 
-# Recorded items that belong to a story (version 2): the story index is rebuilt
-# from the recent ones at start, and a story's sources are listed from them.
+# Recorded items that belong to a story (version 2): a story's sources are listed
+# from them, and a new item is compared with the signatures of those that share
+# a key with it (story_bands).
 story_items = Table(
     "story_items",
     metadata,
@@ -141,9 +143,47 @@ story_items = Table(
     Column("feed_title", Text, nullable=False),
     Column("title", Text, nullable=False),
     Column("seen_at", UTCDateTime, nullable=False),
+    # version 5: the item's rows in story_bands are under this key
+    # (``story_item_key``); NULL when it has none (they were pruned at the end of
+    # the story window, or its signature has no keys)
+    Column("item_key", BigInteger),
     Index("story_items_story", "story"),
     Index("story_items_seen_at", "seen_at"),
+    Index("story_items_item_key", "item_key"),
 )
+
+# The story index (version 5): every story item of the story window filed under
+# each of its keys (``monitor.core.stories.story_keys``: one a band of its
+# signature, one its link), so the items that share a key with a new one are
+# found through the primary key, however many the window holds. Some 65 rows an
+# item: a narrow table, without rowids on SQLite.
+story_bands = Table(
+    "story_bands",
+    metadata,
+    Column("band", Integer, primary_key=True, autoincrement=False),
+    Column("item_key", BigInteger, primary_key=True, autoincrement=False),
+    sqlite_with_rowid=False,
+)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def story_item_key(fingerprint: str, seen_at: datetime) -> int:
+    """An item's key in story_bands: the millisecond it was seen, then 20 bits of
+    a hash of its fingerprint. Keys grow with time, so a story window is a range
+    of keys, searched within the primary key. Two items may share a key (seen the
+    same millisecond, and the hashes agree): each is then a candidate when the
+    other is, which the signatures settle."""
+    digest = hashlib.blake2b(fingerprint.encode("utf-8"), digest_size=4).digest()
+    return story_item_keys_from(seen_at) | (int.from_bytes(digest, "little") & 0xFFFFF)
+
+
+def story_item_keys_from(at: datetime) -> int:
+    """The lowest key of an item seen at ``at`` or after (or a little before: in
+    its millisecond)."""
+    return ((at - _EPOCH) // timedelta(milliseconds=1)) << 20
+
 
 # The text of every recorded item (version 3), written with its seen_items row,
 # for ``newsmon replay``; pruned after ``retention.items``. Kept apart from

@@ -46,7 +46,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Row, Table, case, delete, event, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Table,
+    case,
+    delete,
+    event,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -59,7 +70,14 @@ from monitor.core.health import HEALTH_STATES, Health
 from monitor.core.items import Item, StoredItem
 from monitor.core.outbox import MESSAGE_KINDS, MessageKind, OutboxSummary, PendingAlert, Plan
 from monitor.core.retention import Cutoffs, Pruned
-from monitor.core.stories import StoryEntry, StoryRow, StorySource
+from monitor.core.stories import (
+    StoryEntry,
+    StoryKeys,
+    StoryRow,
+    StorySignature,
+    StorySource,
+    story_keys,
+)
 from monitor.errors import ConfigError
 from monitor.store.migrations import SCHEMA_LOCK, STEPS, Step, prepare_schema
 from monitor.store.schema import (
@@ -68,6 +86,9 @@ from monitor.store.schema import (
     messages,
     outbox,
     seen_items,
+    story_bands,
+    story_item_key,
+    story_item_keys_from,
     story_items,
 )
 
@@ -78,6 +99,8 @@ _BUSY_TIMEOUT_MS = 10_000
 # is joined and its alerts planned and enqueued. Not the schema upgrade's.
 _MATCH_LOCK = SCHEMA_LOCK + 1
 _MAX_ERROR_CHARS = 2_000
+# more than the bands an item has: a candidate carrying the link ranks first
+_LINK_WEIGHT = 1_000
 
 # A worker's agents (scheduler, fetch, match, notify, retries) share its pool.
 _POSTGRES_ENGINE: dict[str, Any] = {
@@ -345,7 +368,7 @@ class SqlStore:
                 return ids  # seen before: this is a redelivery or a restart
             await conn.execute(self._item_text(item, now))
             if story is not None:
-                await conn.execute(self._story_item(item, story, now))
+                await self._story_item(conn, item, story, now)
             # in channel order, so concurrent copies of a story lock rows alike
             for alert in sorted(alerts, key=lambda a: a.channel):
                 plan = plans.get(alert.channel)
@@ -387,10 +410,13 @@ class SqlStore:
             .on_conflict_do_nothing(index_elements=[item_texts.c.fingerprint])
         )
 
-    def _story_item(
-        self, item: Item, story: StoryEntry, now: datetime
-    ) -> sqlite.Insert | postgresql.Insert:
-        return (
+    async def _story_item(
+        self, conn: AsyncConnection, item: Item, story: StoryEntry, now: datetime
+    ) -> None:
+        """The item joins its story, and the story index under its keys."""
+        keys = _filed_under(story.signature, item.link)
+        item_key = story_item_key(item.fingerprint, now) if keys else None
+        add = (
             self._insert(story_items)
             .values(
                 fingerprint=item.fingerprint,
@@ -400,9 +426,16 @@ class SqlStore:
                 feed_title=item.feed_title or item.feed,
                 title=item.title,
                 seen_at=now,
+                item_key=item_key,
             )
             .on_conflict_do_nothing(index_elements=[story_items.c.fingerprint])
+            .returning(story_items.c.fingerprint)
         )
+        # filed only with the row that pruning will find them by
+        if (await conn.execute(add)).first() is not None and keys:
+            rows = [{"band": key, "item_key": item_key} for key in keys]
+            # two keys of one item, or two items of one key, may coincide: once is enough
+            await conn.execute(self._insert(story_bands).on_conflict_do_nothing(), rows)
 
     async def stories_since(
         self, since: datetime, within: AsyncConnection | None = None
@@ -532,6 +565,9 @@ class SqlStore:
             seen.last_seen_at,
             batch,
         )
+        # an item pruned from the story index stays a source of its story; one that
+        # goes altogether takes its keys with it
+        pruned_bands = await self._prune_bands(max(cuts.story_bands, cuts.story_items), batch)
         pruned_stories = await self._prune(
             story_items,
             stories.fingerprint,
@@ -557,6 +593,7 @@ class SqlStore:
             item_texts=pruned_texts,
             seen_items=pruned_seen,
             story_items=pruned_stories,
+            story_bands=pruned_bands,
             messages=pruned_messages,
             alerts=delivered + dead,
         )
@@ -586,6 +623,38 @@ class SqlStore:
                 count = (await conn.execute(prune)).rowcount
             removed += count
             if count < batch:
+                return removed
+            await asyncio.sleep(0)  # between batches, other writers go first
+
+    async def _prune_bands(self, cut: datetime, batch: int) -> int:
+        """Take the story items seen before ``cut`` out of the story index, oldest
+        first, ``batch`` items per transaction; returns how many rows went."""
+        items = story_items.c
+        oldest = (
+            select(items.fingerprint, items.item_key, items.signature, items.link)
+            .where(items.item_key < story_item_keys_from(cut))
+            .order_by(items.item_key)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        filed = tuple_(story_bands.c.band, story_bands.c.item_key)
+        removed = 0
+        while True:
+            async with self._tx(write=True) as conn:
+                rows = (await conn.execute(oldest)).all()
+                # the rows an item was filed under are made from what it was filed with
+                pairs = [
+                    (band, row.item_key)
+                    for row in rows
+                    for band in _filed_under(bytes(row.signature), row.link)
+                ]
+                for chunk in _chunks(pairs):
+                    gone = await conn.execute(delete(story_bands).where(filed.in_(chunk)))
+                    removed += gone.rowcount
+                for chunk in _chunks([row.fingerprint for row in rows]):
+                    unfiled = update(story_items).where(items.fingerprint.in_(chunk))
+                    await conn.execute(unfiled.values(item_key=None))
+            if len(rows) < batch:
                 return removed
             await asyncio.sleep(0)  # between batches, other writers go first
 
@@ -754,6 +823,17 @@ class SqlStore:
         )
 
 
+def _filed_under(signature: bytes, link: str) -> tuple[int, ...]:
+    """The keys a story item is filed under in story_bands, made again the same
+    way when it is pruned; none for a signature of another version (it is never
+    compared)."""
+    try:
+        sig = StorySignature.from_bytes(signature)
+    except ValueError:
+        return ()
+    return tuple(sorted(set(story_keys(sig, link).all)))
+
+
 def _check_kind(kind: str) -> None:
     if kind not in MESSAGE_KINDS:
         raise ValueError(f"message kind {kind!r}: expected one of {sorted(MESSAGE_KINDS)}")
@@ -810,8 +890,41 @@ class SqlUnit:
         self._store = store
         self._conn = conn
 
-    async def stories_since(self, since: datetime) -> list[StoryRow]:
-        return await self._store.stories_since(since, within=self._conn)
+    async def story_candidates(
+        self, keys: StoryKeys, since: datetime, limit: int = 100
+    ) -> list[StoryRow]:
+        if not keys.all:
+            return []
+        bands = story_bands.c
+        hits: ColumnElement[Any] = func.count()
+        if keys.link is not None:  # an equal link outranks any number of shared bands
+            hits = func.sum(case((bands.band == keys.link, _LINK_WEIGHT), else_=1))
+        ranked = (
+            select(bands.item_key, hits.label("hits"))
+            .where(bands.band.in_(sorted(set(keys.all))))
+            .where(bands.item_key >= story_item_keys_from(since))
+            .group_by(bands.item_key)
+            .order_by(hits.desc(), bands.item_key)
+            .limit(limit)
+            .subquery()
+        )
+        items = story_items.c
+        query = (
+            select(items.fingerprint, items.story, items.signature, items.link, items.seen_at)
+            .join(ranked, items.item_key == ranked.c.item_key)
+            .where(items.seen_at > since)
+            .order_by(items.seen_at, items.fingerprint)
+        )
+        return [
+            StoryRow(
+                fingerprint=row.fingerprint,
+                story_id=row.story,
+                signature=bytes(row.signature),
+                link=row.link,
+                seen_at=row.seen_at,
+            )
+            for row in await self._conn.execute(query)
+        ]
 
     async def counted(
         self, channel: str, since: datetime, until: datetime, excluding: Sequence[int] = ()

@@ -33,7 +33,14 @@ from monitor.notify.deliver import Deliverer
 from monitor.pipeline import Stages
 from monitor.rules.rulebook import Rulebook
 from monitor.store import Store, open_store
-from monitor.store.schema import item_texts, messages, outbox, seen_items, story_items
+from monitor.store.schema import (
+    item_texts,
+    messages,
+    outbox,
+    seen_items,
+    story_bands,
+    story_items,
+)
 from tests.feedserver import FeedServer, rss
 from tests.store.factories import backend, inspect_db
 
@@ -45,6 +52,7 @@ TABLES = {
     "seen items": seen_items,
     "item texts": item_texts,
     "story items": story_items,
+    "story index": story_bands,  # only the story window's
     "messages": messages,
     "alerts": outbox,
 }
@@ -236,5 +244,6 @@ async def test_weeks_of_news_and_the_database_stops_growing(run: Run, storage_ur
             assert abs(sample[name] - first[name]) <= max(3, first[name] / 10), (name, measured)
     assert measured[DAYS]["seen items"] < len(new) / 4, (len(new), measured)
     assert measured[DAYS]["messages"] > 0 and measured[DAYS]["story items"] > 0
+    assert 0 < measured[DAYS]["story index"] < measured[DAYS]["story items"] * 65, measured
     if sizes:
         assert sizes[DAYS] <= sizes[SAMPLES[0]] * 1.1, sizes

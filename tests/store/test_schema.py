@@ -19,6 +19,7 @@ from sqlalchemy import Connection, inspect, text
 from monitor.core.retention import Pruned
 from monitor.core.stories import StoryEntry
 from monitor.errors import ConfigError
+from monitor.pipeline.stories import StoryBook
 from monitor.store import open_store
 from monitor.store.migrations import SCHEMA_VERSION, STEPS, Step, latest_version
 from monitor.store.sql import SqlStore
@@ -253,7 +254,7 @@ async def test_a_version_3_database_keeps_the_marks_of_a_feed_until_it_is_read_a
         assert await unseen(storage_url, ["guid:1", "guid:3", "guid:4"]) == {"guid:3", "guid:4"}
     finally:
         await s.close()
-    assert (await inspect_db(storage_url, history))[-1][0] == 4
+    assert 4 in dict(await inspect_db(storage_url, history))
 
 
 async def test_a_version_4_database_opens_with_its_data(storage_url: str) -> None:
@@ -290,6 +291,33 @@ async def test_a_version_4_database_opens_with_its_data(storage_url: str) -> Non
     finally:
         await s.close()
     assert (await inspect_db(storage_url, history))[0] == (4, "new database")
+
+
+async def test_a_version_5_database_opens_with_its_data(storage_url: str) -> None:
+    await load_snapshot(storage_url, 5)
+    s = await open_store(storage_url)
+    try:
+        summary = await s.outbox_summary()
+        assert (summary.pending, summary.digest, summary.dead, summary.delivered) == (1, 1, 1, 1)
+        # a later copy of the strait story finds it through the story index
+        copy = item("guid:6", "Strait tensions rise as warships gather")
+        later = T0 + timedelta(hours=3)
+        async with s.serialized() as unit:
+            story = await StoryBook(timedelta(hours=24)).assign(copy, later, unit)
+            await unit.record_item(copy, [], later, story=story)
+        assert story.story_id == "guid:1"
+        # past the window the snapshot's three story items leave the index, and
+        # stay sources of their stories
+        assert await s.prune(cuts(story_bands=T0 + timedelta(hours=1))) == Pruned(story_bands=195)
+        sources = await s.story_sources("guid:1")
+        assert [src.link for src in sources] == [
+            "https://news.example.org/guid:1",
+            "https://news.example.org/guid:2",
+            copy.link,
+        ]
+    finally:
+        await s.close()
+    assert (await inspect_db(storage_url, history))[0] == (5, "new database")
 
 
 @pytest.mark.parametrize("version", SNAPSHOTS)
