@@ -10,11 +10,15 @@ and ``fetch.max_interval``:
 - its usual gap between items (``updated_gap``): the median gap between the
   publication dates of the newest items the feed carries, or, for a feed
   without usable dates, a running average of the time between new items as
-  first seen, divided by how many came at once;
+  first seen, divided by how many came at once (starting from
+  ``default_interval``);
 - a feed quiet for a while is polled every quarter of the time it has been
   quiet (``QUIET_FRACTION``), when that is longer: each quiet poll stretches the
   interval by a quarter, so a feed that goes quiet backs off gradually, and one
   that wakes up (a poll brings something new) is back at its usual gap at once.
+  It waits at most ten of its usual gaps (``QUIET_MAX_GAPS``), so a busy feed
+  that wakes up at its usual pace has not pushed a story out of its newest ten
+  before the next poll.
 
 So a feed that publishes every minute is polled every minute, one that
 publishes twice a day hourly (with the default bounds); before anything is
@@ -70,6 +74,11 @@ MAX_BACKOFF_S = 6 * 3600.0
 MAX_RETRY_AFTER_S = 24 * 3600.0
 
 QUIET_FRACTION = 0.25  # a quiet feed is polled every quarter of the time it has been quiet
+# ...but waits no more than this many of its usual gaps: woken at its usual
+# pace, it has published no more than that many items by the next poll, and
+# feeds carry at least ten, so none drops out of the feed unseen
+QUIET_MAX_GAPS = 10.0
+BATCH = timedelta(seconds=10)  # items dated within this of a newer one came out with it
 GAP_SAMPLE = 10  # the gaps between the newest dated items that the median is taken of
 GAP_WEIGHT = 0.25  # weight of the newest observation in an undated feed's running average
 GAP_GROWTH = 4.0  # one observation counts for at most this many usual gaps (a quiet spell)
@@ -185,24 +194,33 @@ def learned_interval(
     not known yet, ``start_s``) and that has brought nothing new for ``quiet_s``."""
     interval = start_s if gap_s is None else gap_s
     if quiet_s is not None:
-        interval = max(interval, quiet_s * QUIET_FRACTION)
+        backoff = quiet_s * QUIET_FRACTION
+        if gap_s is not None:
+            backoff = min(backoff, gap_s * QUIET_MAX_GAPS)
+        interval = max(interval, backoff)
     return bounds.clamp(interval)
 
 
 def published_gap(published: Iterable[datetime | None], now: datetime) -> float | None:
     """The median gap between the publication dates of a feed's newest items.
 
-    Taken over the newest ``GAP_SAMPLE + 1`` distinct dates, so one long quiet
-    spell among them does not move it. Items stamped alike count once (a batch
-    published together is one event); items dated in the future are ignored.
-    None with fewer than three distinct dates: they say nothing of a cadence.
+    Taken over the newest ``GAP_SAMPLE + 1`` batches, so one long quiet spell
+    among them does not move it. Items dated within ``BATCH`` of a newer one
+    count with it (a batch published together, e.g. by a nightly job, is one
+    event: one poll finds it all); items dated in the future are ignored.
+    None with fewer than three batches: they say nothing of a cadence.
     """
     latest = now + FUTURE_SKEW
-    dates = sorted({d for d in published if d is not None and d <= latest}, reverse=True)
-    dates = dates[: GAP_SAMPLE + 1]
-    if len(dates) < 3:
+    dates = sorted((d for d in published if d is not None and d <= latest), reverse=True)
+    batches: list[datetime] = []
+    for date in dates:
+        if not batches or batches[-1] - date > BATCH:
+            batches.append(date)
+            if len(batches) > GAP_SAMPLE:
+                break
+    if len(batches) < 3:
         return None
-    return statistics.median((a - b).total_seconds() for a, b in itertools.pairwise(dates))
+    return statistics.median((a - b).total_seconds() for a, b in itertools.pairwise(batches))
 
 
 def updated_gap(
@@ -211,6 +229,7 @@ def updated_gap(
     new_items: int,
     last_new_at: datetime | None,
     now: datetime,
+    start_s: float,
 ) -> float | None:
     """A feed's usual gap between items, once a poll has read it.
 
@@ -219,20 +238,18 @@ def updated_gap(
     last brought something new, before this one. The dates decide when they
     can (``published_gap``). Otherwise each poll with news is an observation,
     the time since the last news divided by the items it brought, averaged
-    (``GAP_WEIGHT``) and capped at ``GAP_GROWTH`` usual gaps, so a quiet spell
-    (which ``learned_interval`` already stretches the interval for) does not
-    swamp the average.
+    (``GAP_WEIGHT``, from ``start_s`` the first time) and capped at
+    ``GAP_GROWTH`` usual gaps, so a quiet spell (which ``learned_interval``
+    already stretches the interval for) does not swamp the average.
     """
     dated = published_gap(published, now)
     if dated is not None:
         return dated
     if new_items <= 0 or last_new_at is None:
         return gap_s
-    seen = max((now - last_new_at).total_seconds(), 0.0) / new_items
-    if gap_s is None:
-        return seen
-    seen = min(seen, gap_s * GAP_GROWTH)
-    return gap_s + GAP_WEIGHT * (seen - gap_s)
+    usual = start_s if gap_s is None else gap_s
+    seen = min(max((now - last_new_at).total_seconds(), 0.0) / new_items, usual * GAP_GROWTH)
+    return usual + GAP_WEIGHT * (seen - usual)
 
 
 # -- the server's hints --------------------------------------------------------

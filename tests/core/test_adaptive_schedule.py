@@ -58,7 +58,8 @@ def delay_s(when: datetime) -> float:
         (12 * HOUR, 0, 600, HOUR),  # twice a day: hourly
         (MINUTE, 20 * MINUTE, 600, 5 * MINUTE),  # quiet for 20 minutes: every 5
         (300, 10 * MINUTE, 600, 300),  # quiet for two gaps: still its gap
-        (MINUTE, DAY, 600, HOUR),  # quiet for a day: the most
+        (MINUTE, DAY, 600, 10 * MINUTE),  # quiet for a day: ten of its gaps at most
+        (20 * MINUTE, DAY, 600, HOUR),  # ...and never more than the most
         (None, 40 * MINUTE, 600, 600),  # quiet, nothing known: the start, until it is longer
         (None, 60 * MINUTE, 600, 900),
     ],
@@ -71,7 +72,8 @@ def delay_s(when: datetime) -> float:
         "idle",
         "quiet-a-while",
         "quiet-within-its-gap",
-        "quiet-a-day",
+        "quiet-a-day-ten-gaps",
+        "quiet-a-day-the-most",
         "quiet-unknown-short",
         "quiet-unknown-long",
     ],
@@ -83,16 +85,19 @@ def test_learned_interval(
 
 
 def test_a_feed_that_goes_quiet_backs_off_gradually_and_speeds_up_at_once() -> None:
-    gap, quiet = MINUTE, 0.0
-    intervals = []
-    while not intervals or intervals[-1] < HOUR:
+    gap, quiet = 2 * MINUTE, 0.0
+    intervals = [learned_interval(gap, quiet, 600, BOUNDS)]
+    for _ in range(50):  # polled at that interval, and nothing new again
+        quiet += intervals[-1]
         intervals.append(learned_interval(gap, quiet, 600, BOUNDS))
-        quiet += intervals[-1]  # polled at that interval, and nothing new again
-    assert intervals[0] == MINUTE
+    assert intervals[0] == 2 * MINUTE
     steps = [b / a for a, b in itertools.pairwise(intervals)]
     assert all(step <= 1.25 + 1e-9 for step in steps)  # a quarter at a time
-    assert 10 <= len(intervals) <= 30  # hours, not a day, to reach the most
-    assert learned_interval(gap, 0.0, 600, BOUNDS) == MINUTE  # news: at once
+    # up to ten of its usual gaps: woken at its pace, it has published no more
+    # than ten stories by the next poll
+    assert intervals.index(20 * MINUTE) <= 15
+    assert max(intervals) == 20 * MINUTE
+    assert learned_interval(gap, 0.0, 600, BOUNDS) == 2 * MINUTE  # news: at once
 
 
 def test_bounds_must_be_in_order() -> None:
@@ -128,10 +133,12 @@ def every(seconds: float, n: int, start: float = 0.0) -> list[datetime | None]:
         (every(DAY, 20, start=0) + every(MINUTE, 20, start=30 * DAY), DAY),
         (list(reversed(every(5 * MINUTE, 6))), 5 * MINUTE),  # in any order
         ([ago(0), ago(0), ago(0), ago(HOUR), ago(2 * HOUR)], HOUR),  # a batch is one event
+        ([ago(0), ago(5), ago(9), ago(HOUR), ago(HOUR + 8), ago(2 * HOUR)], HOUR),  # seconds apart
         ([*every(HOUR, 4), None, None], HOUR),  # undated items are skipped
         ([NOW + timedelta(days=3), *every(HOUR, 3)], HOUR),  # misdated in the future
         ([ago(0), ago(HOUR)], None),  # two dates: no cadence yet
         ([ago(0)] * 10, None),  # all stamped alike
+        ([ago(k) for k in range(10)], None),  # a second apart: one batch
         ([None] * 10, None),
         ([], None),
     ],
@@ -143,10 +150,12 @@ def every(seconds: float, n: int, start: float = 0.0) -> list[datetime | None]:
         "daily-now",
         "unsorted",
         "batch",
+        "batch-seconds-apart",
         "undated-skipped",
         "future-skipped",
         "two-dates",
         "same-stamp",
+        "one-batch",
         "undated",
         "empty",
     ],
@@ -159,7 +168,7 @@ def test_published_gap(published: list[datetime | None], gap: float | None) -> N
     ("before", "published", "new", "last_new", "after"),
     [
         (600.0, every(MINUTE, 12), 3, ago(HOUR), MINUTE),  # dates decide
-        (None, [], 5, ago(HOUR), 720.0),  # undated, first: an hour for five items
+        (None, [], 5, ago(HOUR), 630.0),  # undated, first: 720 s an item, from the start
         (600.0, [], 1, ago(200), 500.0),  # a quarter of the way to the observation
         (600.0, [], 1, ago(1000), 700.0),
         (600.0, [], 1, ago(DAY), 600.0 + 0.25 * (GAP_GROWTH - 1) * 600.0),  # capped
@@ -185,7 +194,7 @@ def test_updated_gap(
     last_new: datetime | None,
     after: float | None,
 ) -> None:
-    assert updated_gap(before, published, new, last_new, NOW) == pytest.approx(after)
+    assert updated_gap(before, published, new, last_new, NOW, 600) == pytest.approx(after)
 
 
 def test_an_undated_feed_learns_its_cadence_from_news_as_first_seen() -> None:
@@ -193,9 +202,9 @@ def test_an_undated_feed_learns_its_cadence_from_news_as_first_seen() -> None:
     last_new = NOW
     for poll in range(1, 40):  # three new items every half hour
         now = NOW + timedelta(minutes=30 * poll)
-        gap = updated_gap(gap, [], 3, last_new, now)
+        gap = updated_gap(gap, [], 3, last_new, now, start_s=5 * MINUTE)
         last_new = now
-    assert gap == pytest.approx(10 * MINUTE)
+    assert gap == pytest.approx(10 * MINUTE, rel=0.01)
 
 
 # -- the server's hints -----------------------------------------------------------------
