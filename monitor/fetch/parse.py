@@ -5,6 +5,13 @@ run on the event loop it would stall every other fetch, timer and agent.
 ``parse_feed`` is the plain function; ``FeedParser`` runs it in a pool of
 worker processes (or threads, for tests and small setups).
 
+Most documents are read by feedparser-rs (feedparser's API, parsed in Rust,
+about twenty times faster) and shaped as feedparser would give them; whatever
+it does not read cleanly (broken XML, odd charsets, no entries) goes to
+feedparser itself, which recovers what it can, and so does a document with
+xml:base (feedparser-rs does not resolve links against it). The items are the same either
+way (checked on every test feed and the benchmarks' 10,000 items).
+
 A document that does not parse at all, or is not a feed, raises ``FeedError``.
 A document with XML errors that still yields entries is accepted: feedparser
 recovers what it can, and a feed missing one closing tag is still news.
@@ -13,9 +20,11 @@ recovers what it can, and a feed missing one closing tag is still news.
 from __future__ import annotations
 
 import asyncio
+import html
 import ctypes
 import multiprocessing
 import os
+import re
 import signal
 import sys
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -23,8 +32,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
+import feedparser_rs
+from feedparser.mixin import _FeedParserMixin
 
 from monitor.core.items import Item, html_to_text, normalise_entry
 from monitor.core.schedule import feed_ttl_s
@@ -72,10 +84,12 @@ def parse_feed(
         "content-location": base_url or url,
         "content-type": content_type or "application/xml",
     }
-    try:
-        parsed = feedparser.parse(body, response_headers=headers)
-    except Exception as exc:  # a feedparser bug must not take the worker down
-        raise FeedError(f"feed parser failed: {type(exc).__name__}: {exc}", url) from None
+    parsed = _parse_fast(body, content_type, base_url or url)
+    if parsed is None:
+        try:
+            parsed = feedparser.parse(body, response_headers=headers, **_PLAIN_TEXT_ONLY)
+        except Exception as exc:  # a feedparser bug must not take the worker down
+            raise FeedError(f"feed parser failed: {type(exc).__name__}: {exc}", url) from None
     entries = parsed.get("entries") or []
     if not entries:
         if parsed.get("bozo") and not _harmless(parsed.get("bozo_exception")):
@@ -100,6 +114,92 @@ def parse_feed(
     ttl = feed_ttl_s(*(_text(feed.get(key)) for key in _TTL_KEYS))
     links = [(str(ln.get("rel", "")), str(ln.get("href", ""))) for ln in feed.get("links", [])]
     return ParsedFeed(title=title, items=items, links=link_pairs(links), ttl_s=ttl)
+
+
+# Items become plain text (``html_to_text``): sanitising their HTML and resolving
+# the URIs inside it is work thrown away (a third of feedparser's time).
+_PLAIN_TEXT_ONLY = {"sanitize_html": False, "resolve_relative_uris": False}
+
+
+def _parse_fast(body: bytes, content_type: str | None, base_url: str) -> Any | None:
+    """The document as feedparser-rs reads it (in Rust, about twenty times
+    faster than feedparser), shaped like feedparser's result; ``None`` when
+    feedparser should read it instead: anything but a clean parse with
+    entries (broken XML, which feedparser recovers from its own way, a charset
+    the header and the document disagree on, an empty feed)."""
+    start = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:200]
+    if not start.startswith(b"<") or b"xml:base" in body:
+        return None  # not XML (and never a URL for it to fetch); xml:base: see above
+    declared = _DECLARED_ENCODING.match(start)
+    charsets = {_charset(content_type), declared and declared[1].decode("ascii").lower()}
+    if not charsets <= {None, "utf-8", "utf8"}:
+        return None
+    try:
+        # links stay as written: normalise_entry resolves them against the
+        # URL the feed came from, as feedparser does
+        parsed = feedparser_rs.parse(body, **_PLAIN_TEXT_ONLY)
+    except Exception:  # feedparser gets its chance, and reports what it finds
+        return None
+    if parsed.bozo or not parsed.version or not parsed.entries:
+        return None
+    feed = parsed.feed
+    atom = parsed.version.startswith("atom")
+    # RSS says nothing of whether a title is markup: feedparser guesses, and so
+    # must this, or "Kerry & Wang <meet>" would lose its last word
+    guess = not atom
+    links = [(ln.rel or "", urljoin(base_url, _href(ln.href, atom))) for ln in feed.links or ()]
+    return {
+        "version": parsed.version,
+        "feed": {
+            "title": feed.get("title"),
+            "title_detail": _construct(feed.get("title_detail"), guess),
+            "links": [{"rel": rel, "href": href} for rel, href in links],
+            **{key: feed.get(key) for key in _TTL_KEYS},
+        },
+        "entries": [_entry(entry, atom) for entry in parsed.entries],
+    }
+
+
+def _entry(entry: Any, atom: bool) -> dict[str, Any]:
+    """A feedparser-rs entry as the dict ``normalise_entry`` reads."""
+    shaped = {
+        "id": entry.id,
+        "title": entry.title,
+        "title_detail": _construct(entry.title_detail, guess=not atom),
+        "summary": entry.summary,
+        "summary_detail": _construct(entry.summary_detail),
+        "content": [_construct(part) for part in entry.content or ()],
+        "link": _href(entry.link, atom) if entry.link is not None else None,
+        "published_parsed": entry.published_parsed,
+        "updated_parsed": entry.updated_parsed,
+    }
+    return {key: value for key, value in shaped.items() if value is not None}
+
+
+def _href(href: str | None, atom: bool) -> str:
+    # feedparser-rs 0.7 leaves an Atom href's character references as written
+    # ("?a=1&amp;b=2"); an element's text (RSS <link>) it decodes
+    return html.unescape(href or "") if atom else href or ""
+
+
+def _construct(text: Any, guess: bool = False) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    kind = text.type
+    if guess and not _FeedParserMixin.looks_like_html(text.value):
+        kind = "text/plain"
+    return {"type": kind, "value": text.value}
+
+
+_DECLARED_ENCODING = re.compile(rb"<\?xml[^>]*?encoding=[\"']([\w.:-]+)[\"']")
+
+
+def _charset(content_type: str | None) -> str | None:
+    for param in (content_type or "").split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
 
 
 _TTL_KEYS = ("ttl", "sy_updateperiod", "sy_updatefrequency")  # as feedparser names them
