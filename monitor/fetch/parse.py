@@ -20,8 +20,8 @@ recovers what it can, and a feed missing one closing tag is still news.
 from __future__ import annotations
 
 import asyncio
-import html
 import ctypes
+import html
 import multiprocessing
 import os
 import re
