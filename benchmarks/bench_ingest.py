@@ -388,6 +388,9 @@ def report(phases: list[Phase], args: Any) -> list[Target]:
         return statistics.median(values) if values else None
 
     lines: list[Target] = []
+    # the cold targets are the for its scenario; other sizes just report
+    scenario = (args.feeds, args.items) == (200, 50)
+    shape = f"{args.feeds} feeds x {args.items}"
     cold = median("newsmon", "cold", "items_per_s")
     cold_work = median("newsmon", "cold", "work_items_per_s")
     warm = median("newsmon", "warm", "work_feeds_per_s")
@@ -395,8 +398,8 @@ def report(phases: list[Phase], args: Any) -> list[Target]:
     if cold is not None and cold_work is not None:
         lines.append(
             Target(
-                f"cold ingest >= {TARGET_ITEMS_PER_S:,.0f} items/s",
-                cold >= TARGET_ITEMS_PER_S,
+                f"cold ingest >= {TARGET_ITEMS_PER_S:,.0f} items/s ({shape})",
+                cold >= TARGET_ITEMS_PER_S if scenario else None,
                 f"{cold:,.0f} items/s from start ({cold_work:,.0f} from the first request)",
             )
         )
@@ -410,8 +413,8 @@ def report(phases: list[Phase], args: Any) -> list[Target]:
         )
         lines.append(
             Target(
-                f"cold ingest >= {TARGET_VS_READER:.0f}x reader",
-                ratio >= TARGET_VS_READER,
+                f"cold ingest >= {TARGET_VS_READER:.0f}x reader ({shape})",
+                ratio >= TARGET_VS_READER if scenario else None,
                 f"{ratio:.2f}x from start ({ratio_work:.2f}x from the first request)",
             )
         )
@@ -421,7 +424,7 @@ def report(phases: list[Phase], args: Any) -> list[Target]:
     if warm is not None:
         lines.append(
             Target(
-                f"warm polls >= {TARGET_WARM_FEEDS_PER_S:,.0f} feeds/s ({args.feeds} feeds)",
+                f"warm polls >= {TARGET_WARM_FEEDS_PER_S:,.0f} feeds/s ({shape})",
                 warm >= TARGET_WARM_FEEDS_PER_S,
                 f"{warm:,.0f} feeds/s",
             )
