@@ -40,6 +40,7 @@ from monitor.core.items import Item, StoredItem
 from monitor.core.outbox import MessageKind, OutboxSummary, PendingAlert, Plan
 from monitor.core.retention import Cutoffs, Pruned
 from monitor.core.stories import StoryEntry, StoryKeys, StoryRow, StorySource
+from monitor.core.websub import Subscription
 
 
 class StoreUnit(Protocol):
@@ -151,13 +152,21 @@ class Store(Protocol):
         """How many items ``items_since`` would yield."""
 
     async def carried(
-        self, feed: str, fingerprints: Sequence[str], now: datetime, fresh_since: datetime
+        self,
+        feed: str,
+        fingerprints: Sequence[str],
+        now: datetime,
+        fresh_since: datetime,
+        *,
+        whole: bool = True,
     ) -> set[str]:
         """A poll at ``now`` read ``feed``, which carries these items: returns
         those never seen. The marks of the others are refreshed to ``now`` when
         older than ``fresh_since``, and the feed notes that its items with a
         mark older than that are no longer in it (``prune`` may forget them).
-        One transaction (see ``monitor.core.retention``)."""
+        One transaction (see ``monitor.core.retention``). ``whole=False``: these
+        are only some of the feed's items (a hub's push), so nothing is noted of
+        the others."""
 
     async def prune(self, cuts: Cutoffs, batch: int = 500) -> Pruned:
         """Forget what is older than ``cuts``: item texts, seen marks of items
@@ -232,6 +241,26 @@ class Store(Protocol):
 
     async def outbox_summary(self) -> OutboxSummary:
         """How many outbox rows are pending, in a digest, dead and delivered."""
+
+    # WebSub subscriptions (monitor.core.websub) ---------------------------
+    async def subscription(self, feed: str) -> Subscription | None: ...
+
+    async def subscription_by_callback(self, callback_id: str) -> Subscription | None: ...
+
+    async def subscriptions(self) -> list[Subscription]: ...
+
+    async def due_subscriptions(self, now: datetime, limit: int = 100) -> list[Subscription]:
+        """Subscriptions whose next action is due, soonest first (read only:
+        ``swap_subscription`` claims one)."""
+
+    async def swap_subscription(self, old: Subscription | None, new: Subscription | None) -> bool:
+        """Replace ``old`` by ``new`` (None: delete it; ``old`` None: add ``new``
+        for a feed that has none) only if the row is still at ``old.revision``,
+        atomically; the row's revision grows by one. False, and no change, when
+        another writer (worker, verification) changed it first."""
+
+    async def poll_soon(self, url: str, at: datetime) -> None:
+        """Bring the feed's next poll forward to ``at`` when it is later."""
 
 
 async def open_store(url: str) -> Store:

@@ -261,6 +261,32 @@ def _story_bands(conn: Connection) -> None:
         )
 
 
+# Version 6, frozen: WebSub subscriptions, as they were then.
+_v6 = MetaData()
+_v6_websub = Table(
+    "websub",
+    _v6,
+    Column("feed", Text, primary_key=True),
+    Column("callback_id", Text, nullable=False),
+    Column("hub", Text, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("next_action_at", UTCDateTime),
+    Column("lease_expires_at", UTCDateTime),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("revision", Integer, nullable=False),
+    Index("websub_callback", "callback_id", unique=True),
+    Index("websub_next_action", "next_action_at"),
+)
+
+
+def _websub(conn: Connection) -> None:
+    # starts empty: feeds are subscribed as polls find their hubs
+    _v6_websub.create(conn)  # with its indexes
+
+
 # In order, without gaps, the first one being version 2.
 STEPS: tuple[Step, ...] = (
     Step(
@@ -282,6 +308,11 @@ STEPS: tuple[Step, ...] = (
         version=5,
         summary="the story index in the store: items filed by their story keys",
         upgrade=_story_bands,
+    ),
+    Step(
+        version=6,
+        summary="WebSub subscriptions",
+        upgrade=_websub,
     ),
 )
 

@@ -217,6 +217,29 @@ messages = Table(
     Index("messages_sent_at", "sent_at"),  # version 4: pruning picks the oldest
 )
 
+# WebSub subscriptions (version 6), one per feed (monitor.core.websub): the hub
+# and topic, the secret its pushes are signed with, the state, when the lease
+# ends and when to ask the hub next. In the store, so that any worker answers
+# a hub's verification or push, and renews after a restart. ``revision`` grows
+# with every write: a write is made only on the revision it was decided from.
+websub = Table(
+    "websub",
+    metadata,
+    Column("feed", Text, primary_key=True),
+    Column("callback_id", Text, nullable=False),
+    Column("hub", Text, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("next_action_at", UTCDateTime),
+    Column("lease_expires_at", UTCDateTime),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("revision", Integer, nullable=False),
+    Index("websub_callback", "callback_id", unique=True),
+    Index("websub_next_action", "next_action_at"),
+)
+
 # One row per schema change applied to this database; the highest version is the
 # database's. Migrations read it before anything else, so its shape never changes.
 schema_version = Table(

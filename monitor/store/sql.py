@@ -78,6 +78,7 @@ from monitor.core.stories import (
     StorySource,
     story_keys,
 )
+from monitor.core.websub import SUBSCRIPTION_STATES, Subscription, SubscriptionState
 from monitor.errors import ConfigError
 from monitor.store.migrations import SCHEMA_LOCK, STEPS, Step, prepare_schema
 from monitor.store.schema import (
@@ -90,6 +91,7 @@ from monitor.store.schema import (
     story_item_key,
     story_item_keys_from,
     story_items,
+    websub,
 )
 
 # SQLite limits the number of bound parameters in one statement
@@ -511,7 +513,13 @@ class SqlStore:
     # retention -----------------------------------------------------------
 
     async def carried(
-        self, feed: str, fingerprints: Sequence[str], now: datetime, fresh_since: datetime
+        self,
+        feed: str,
+        fingerprints: Sequence[str],
+        now: datetime,
+        fresh_since: datetime,
+        *,
+        whole: bool = True,
     ) -> set[str]:
         wanted = sorted(set(fingerprints))  # sorted: workers lock shared rows alike
         seen: set[str] = set()
@@ -535,7 +543,8 @@ class SqlStore:
                 await conn.execute(refresh)
                 query = select(seen_items.c.fingerprint).where(found)
                 seen.update((await conn.execute(query)).scalars())
-            await conn.execute(note)
+            if whole:
+                await conn.execute(note)
         return set(wanted) - seen
 
     async def prune(self, cuts: Cutoffs, batch: int = 500) -> Pruned:
@@ -822,6 +831,70 @@ class SqlStore:
             pending=int(pending), digest=int(digest), dead=int(dead), delivered=int(delivered)
         )
 
+    # WebSub subscriptions --------------------------------------------------
+
+    async def subscription(self, feed: str) -> Subscription | None:
+        return await self._subscription(websub.c.feed == feed)
+
+    async def subscription_by_callback(self, callback_id: str) -> Subscription | None:
+        return await self._subscription(websub.c.callback_id == callback_id)
+
+    async def _subscription(self, where: ColumnElement[bool]) -> Subscription | None:
+        async with self._tx(write=False) as conn:
+            row = (await conn.execute(select(websub).where(where))).first()
+        return _subscription(row) if row is not None else None
+
+    async def subscriptions(self) -> list[Subscription]:
+        async with self._tx(write=False) as conn:
+            rows = (await conn.execute(select(websub).order_by(websub.c.feed))).all()
+        return [_subscription(row) for row in rows]
+
+    async def due_subscriptions(self, now: datetime, limit: int = 100) -> list[Subscription]:
+        query = (
+            select(websub)
+            .where(websub.c.next_action_at <= now)
+            .order_by(websub.c.next_action_at, websub.c.feed)
+            .limit(limit)
+        )
+        async with self._tx(write=False) as conn:
+            rows = (await conn.execute(query)).all()
+        return [_subscription(row) for row in rows]
+
+    async def swap_subscription(self, old: Subscription | None, new: Subscription | None) -> bool:
+        if old is None and new is None:
+            return True
+        if old is not None and new is not None and old.feed != new.feed:
+            raise ValueError(f"subscription of {old.feed} swapped for one of {new.feed}")
+        if new is not None and new.state not in SUBSCRIPTION_STATES:
+            raise ValueError(f"subscription state {new.state!r}")
+        if old is None:
+            assert new is not None
+            add = (
+                self._insert(websub)
+                .values(feed=new.feed, **_subscription_values(new, revision=0))
+                .on_conflict_do_nothing(index_elements=[websub.c.feed])
+                .returning(websub.c.feed)
+            )
+            async with self._tx(write=True) as conn:
+                return (await conn.execute(add)).first() is not None
+        same = (websub.c.feed == old.feed) & (websub.c.revision == old.revision)
+        if new is None:
+            change: Any = delete(websub).where(same)
+        else:
+            values = _subscription_values(new, old.revision + 1)
+            change = update(websub).where(same).values(**values)
+        async with self._tx(write=True) as conn:
+            return bool((await conn.execute(change)).rowcount == 1)
+
+    async def poll_soon(self, url: str, at: datetime) -> None:
+        stmt = (
+            update(feeds)
+            .where(feeds.c.url == url, feeds.c.next_poll_at > at)
+            .values(next_poll_at=at)
+        )
+        async with self._tx(write=True) as conn:
+            await conn.execute(stmt)
+
 
 def _filed_under(signature: bytes, link: str) -> tuple[int, ...]:
     """The keys a story item is filed under in story_bands, made again the same
@@ -832,6 +905,37 @@ def _filed_under(signature: bytes, link: str) -> tuple[int, ...]:
     except ValueError:
         return ()
     return tuple(sorted(set(story_keys(sig, link).all)))
+
+
+def _subscription_values(sub: Subscription, revision: int) -> dict[str, Any]:
+    return {
+        "callback_id": sub.callback_id,
+        "hub": sub.hub,
+        "topic": sub.topic,
+        "secret": sub.secret,
+        "state": sub.state,
+        "next_action_at": sub.next_action_at,
+        "lease_expires_at": sub.lease_expires_at,
+        "attempts": sub.attempts,
+        "last_error": (sub.last_error or "")[:_MAX_ERROR_CHARS] or None,
+        "revision": revision,
+    }
+
+
+def _subscription(row: Row[Any]) -> Subscription:
+    return Subscription(
+        feed=row.feed,
+        callback_id=row.callback_id,
+        hub=row.hub,
+        topic=row.topic,
+        secret=row.secret,
+        state=cast(SubscriptionState, row.state),
+        next_action_at=row.next_action_at,
+        lease_expires_at=row.lease_expires_at,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        revision=row.revision,
+    )
 
 
 def _check_kind(kind: str) -> None:

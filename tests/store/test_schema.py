@@ -320,6 +320,28 @@ async def test_a_version_5_database_opens_with_its_data(storage_url: str) -> Non
     assert (await inspect_db(storage_url, history))[0] == (5, "new database")
 
 
+async def test_a_version_6_database_opens_with_its_subscriptions(storage_url: str) -> None:
+    await load_snapshot(storage_url, 6)
+    s = await open_store(storage_url)
+    try:
+        summary = await s.outbox_summary()  # the rows of version 5 came along
+        assert (summary.pending, summary.digest, summary.dead, summary.delivered) == (1, 1, 1, 1)
+        world = await s.subscription(FEED)
+        assert world is not None and world.state == "active" and world.revision == 1
+        assert world.lease_expires_at == T0 + timedelta(days=7, hours=2)
+        assert world.live(T0 + timedelta(days=7)) and not world.live(T0 + timedelta(days=8))
+        other = await s.subscription_by_callback("cb-other")
+        assert other is not None and other.state == "denied"
+        assert other.last_error == "not on this hub"
+        due = await s.due_subscriptions(T0 + timedelta(days=6))
+        assert [sub.callback_id for sub in due] == ["cb-other", "cb-world"]
+        assert await s.swap_subscription(world, None)
+        assert not await s.swap_subscription(world, None)  # gone: a stale revision
+    finally:
+        await s.close()
+    assert (await inspect_db(storage_url, history))[0] == (6, "new database")
+
+
 @pytest.mark.parametrize("version", SNAPSHOTS)
 async def test_an_upgraded_database_matches_a_new_one(storage_url: str, version: int) -> None:
     # Fails when monitor/store/schema.py changes without a step in STEPS that
