@@ -306,6 +306,65 @@ class Retention(_Strict):
     alerts: Annotated[float, _seconds(HOUR, 3650 * DAY)] = 90 * 86400.0
 
 
+_LISTEN = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})")
+
+
+class WebSub(_Strict):
+    """Push from the hubs feeds advertise (``monitor.core.websub``); on when
+    ``callback`` is set."""
+
+    # the URL hubs reach: it must lead to ``listen`` (directly, or through a proxy)
+    callback: str | None = None
+    listen: str = "127.0.0.1:8081"  # host:port the service binds
+    # a feed whose hub pushes is polled this often (never more often than its own interval)
+    poll_interval: Annotated[float, _seconds(MINUTE, 30 * DAY)] = 3600.0
+    # the lease asked of hubs (hub.lease_seconds); a hub grants what it likes
+    lease: Annotated[float, _seconds(MINUTE, 365 * DAY)] = 7 * 86400.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.callback is not None
+
+    @field_validator("callback")
+    @classmethod
+    def _callback(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme.lower() not in {"http", "https"}
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or any(c.isspace() or not c.isprintable() for c in url)
+        ):
+            raise ValueError(
+                f"expected an http:// or https:// URL with a host and no query, got {url!r}"
+            )
+        return url
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, listen: str) -> str:
+        match = _LISTEN.fullmatch(listen.strip())
+        if match is None or not 1 <= int(match[1]) <= 65535:
+            raise ValueError(f"expected host:port (port from 1 to 65535), got {listen!r}")
+        return listen.strip()
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
 class _File(_Strict):
     """The file as written."""
 
@@ -331,6 +390,7 @@ class _File(_Strict):
     retention: Annotated[Retention, BeforeValidator(_empty_is_default)] = Field(
         default_factory=Retention
     )
+    websub: Annotated[WebSub, BeforeValidator(_empty_is_default)] = Field(default_factory=WebSub)
 
     @field_validator("stream")
     @classmethod
@@ -395,6 +455,7 @@ class Settings(_Strict):
     alerts: Alerts
     health: Health
     retention: Retention
+    websub: WebSub
 
     @property
     def embedded(self) -> bool:
@@ -464,6 +525,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         alerts=raw.alerts,
         health=raw.health,
         retention=raw.retention,
+        websub=raw.websub,
         channels={
             tag.lower(): options.model_copy(
                 update={"template": str((base / options.template).resolve())}
