@@ -1,5 +1,8 @@
-"""Matching: the current rules over one item; the item, its story and its
-alerts recorded; the alerts to send now handed back.
+"""Matching: the current rules over a batch of items; the items, their stories
+and their alerts recorded; the alerts to send now handed back.
+
+- Items no rule fires for are most of the news: they are recorded as seen
+  (with their texts, for replay) all in one transaction.
 
 - Old news (published more than ``alerts.max_item_age`` before it is first
   seen: a first start, a feed just added) is recorded as seen and kept for
@@ -19,7 +22,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from monitor.core.alerts import Channel, alerts_for, is_news
+from monitor.core.alerts import Channel, Fired, alerts_for, is_news
 from monitor.core.items import Item
 from monitor.core.outbox import ALERT_LEASE, PendingAlert
 from monitor.notify.dispatch import Dispatcher
@@ -50,21 +53,41 @@ class Matching:
         self.clock = clock
 
     async def match(self, item: Item) -> list[PendingAlert]:
-        """Match an item against the current rules; record it, its story and its
-        alerts. Returns the alerts to send now (not those held or in digests)."""
-        fields = item.fields()
-        fired = [m.fired(fields) for m in self.rulebook.current.match(fields)]
-        if fired and not is_news(item.published, self.clock(), self.max_item_age):
-            log.info(
-                "old news, no alert: %s — %s (published %s, before alerts.max_item_age)",
-                item.title,
-                ", ".join(f.rule for f in fired),
-                f"{item.published:%Y-%m-%d %H:%M} UTC",
-            )
-            fired = []
-        if not fired:
-            await self.store.record_item(item, [], self.clock())
-            return []
+        """``match_all`` for one item."""
+        return await self.match_all([item])
+
+    async def match_all(self, items: Sequence[Item]) -> list[PendingAlert]:
+        """Match items against the current rules; record them, their stories and
+        their alerts. Returns the alerts to send now (not those held or in digests).
+
+        The items no rule fires for (most of them) are recorded together, in
+        one transaction; each that fires takes its own serialized step."""
+        rules = self.rulebook.current  # one rule set for the whole batch, even if reloaded
+        now = self.clock()
+        quiet: list[Item] = []
+        firing: list[tuple[Item, list[Fired]]] = []
+        for item in items:
+            fields = item.fields()
+            fired = [m.fired(fields) for m in rules.match(fields)]
+            if fired and not is_news(item.published, now, self.max_item_age):
+                log.info(
+                    "old news, no alert: %s — %s (published %s, before alerts.max_item_age)",
+                    item.title,
+                    ", ".join(f.rule for f in fired),
+                    f"{item.published:%Y-%m-%d %H:%M} UTC",
+                )
+                fired = []
+            if fired:
+                firing.append((item, fired))
+            else:
+                quiet.append(item)
+        await self.store.record_quiet(quiet, now)
+        pending: list[PendingAlert] = []
+        for item, fired in firing:
+            pending += await self._record_alerting(item, fired)
+        return pending
+
+    async def _record_alerting(self, item: Item, fired: list[Fired]) -> list[PendingAlert]:
         alerts = alerts_for(item, fired, self.channels)
         async with self.store.serialized() as unit:
             # The time is read inside the step: the steps run one after another,

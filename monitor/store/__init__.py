@@ -107,6 +107,11 @@ class Store(Protocol):
         """
 
     # items and outbox --------------------------------------------------
+    async def record_quiet(self, items: Sequence[Item], now: datetime) -> None:
+        """Mark items that alert no one seen and keep their texts, all in one
+        transaction: most items are these, and a transaction each was the
+        ingest's ceiling. Items seen before are left as they are."""
+
     async def record_item(
         self,
         item: Item,

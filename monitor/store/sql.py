@@ -395,20 +395,36 @@ class SqlStore:
                     ids[alert.channel] = int(new_id)
         return ids
 
+    async def record_quiet(self, items: Sequence[Item], now: datetime) -> None:
+        """See ``Store.record_quiet``."""
+        if not items:
+            return
+        marks = [
+            {
+                "fingerprint": item.fingerprint,
+                "feed": item.feed,
+                "title": item.title,
+                "link": item.link,
+                "seen_at": now,
+                "last_seen_at": now,
+            }
+            for item in items
+        ]
+        texts = [_text_row(item, now) for item in items]
+        mark_seen = self._insert(seen_items).on_conflict_do_nothing(
+            index_elements=[seen_items.c.fingerprint]
+        )
+        keep_text = self._insert(item_texts).on_conflict_do_nothing(
+            index_elements=[item_texts.c.fingerprint]
+        )
+        async with self._tx(write=True) as conn:  # executemany: SQLAlchemy pages the rows
+            await conn.execute(mark_seen, marks)
+            await conn.execute(keep_text, texts)
+
     def _item_text(self, item: Item, now: datetime) -> sqlite.Insert | postgresql.Insert:
         return (
             self._insert(item_texts)
-            .values(
-                fingerprint=item.fingerprint,
-                feed=item.feed,
-                feed_title=item.feed_title,
-                title=item.title,
-                summary=item.summary,
-                content=item.content,
-                link=item.link,
-                published=item.published,
-                seen_at=now,
-            )
+            .values(**_text_row(item, now))
             .on_conflict_do_nothing(index_elements=[item_texts.c.fingerprint])
         )
 
@@ -936,6 +952,20 @@ def _subscription(row: Row[Any]) -> Subscription:
         last_error=row.last_error,
         revision=row.revision,
     )
+
+
+def _text_row(item: Item, now: datetime) -> dict[str, Any]:
+    return {
+        "fingerprint": item.fingerprint,
+        "feed": item.feed,
+        "feed_title": item.feed_title,
+        "title": item.title,
+        "summary": item.summary,
+        "content": item.content,
+        "link": item.link,
+        "published": item.published,
+        "seen_at": now,
+    }
 
 
 def _check_kind(kind: str) -> None:

@@ -31,6 +31,7 @@ from monitor.stream.app import Lanes
 log = logging.getLogger("newsmon.pipeline")
 
 BATCH = 64  # messages an agent takes at once and works on concurrently
+ITEM_BATCH = 500  # items matched, and the quiet ones recorded, together
 # How often each worker prunes what retention no longer keeps (and once at
 # start, so a service that was down a while catches up at once).
 PRUNE_EVERY = timedelta(hours=1)
@@ -58,7 +59,7 @@ class Agents:
         app.task(self.prune)
         app.timer(PRUNE_EVERY.total_seconds(), name="newsmon.prune")(self.prune)
         app.agent(self.lanes.poll_requests, name="newsmon.fetch")(self._each(self._on_poll))
-        app.agent(self.lanes.items, name="newsmon.match")(self._each(self._on_item))
+        app.agent(self.lanes.items, name="newsmon.match")(self._batches(self._on_items))
         # On Kafka, what a dead worker handled after its last offset commit is
         # handled again by the next owner of the partition. For alerts that means
         # messages sent twice, so their offsets are committed after every batch
@@ -133,9 +134,10 @@ class Agents:
     async def _send_items(self, items: Sequence[Item]) -> None:
         await self._send_all(self.lanes.items, ((i.fingerprint, i.to_json()) for i in items))
 
-    async def _on_item(self, value: Message) -> None:
-        # The item is done (acknowledged) only once its alerts are on the stream.
-        await self._send_alerts(await self.stages.matching.match(Item.from_json(value)))
+    async def _on_items(self, values: Sequence[Message]) -> None:
+        # The items are done (acknowledged) only once their alerts are on the stream.
+        items = [Item.from_json(value) for value in values]
+        await self._send_alerts(await self.stages.matching.match_all(items))
 
     async def _send_alerts(self, alerts: Sequence[PendingAlert]) -> None:
         # Keyed by item and channel, so one channel's alerts spread over partitions.
@@ -169,8 +171,36 @@ class Agents:
 
         return agent
 
-    async def _guarded(self, handle: Callable[[Message], Awaitable[None]], value: Any) -> None:
-        if not self.embedded:
+    def _batches(
+        self, handle: Callable[[Sequence[Message]], Awaitable[None]]
+    ) -> Callable[[faust.StreamT], Awaitable[None]]:
+        """An agent handing whole batches to ``handle``; a batch that fails is
+        handled again one message at a time, so one bad message costs only itself."""
+
+        async def agent(stream: faust.StreamT) -> None:
+            take_events = cast(faust.Stream, stream).take_events
+            batches: AsyncIterator[Sequence[faust.EventT]] = take_events(ITEM_BATCH, within=0.05)
+            async for events in batches:
+                values = [cast(Message, event.value) for event in events]
+                if not self.embedded:
+                    for _ in values:
+                        self._begin()
+                try:
+                    await handle(values)
+                except Exception:
+                    log.warning("a batch of %d failed; each is handled on its own", len(values))
+                    for value in values:
+                        await self._guarded(lambda one: handle([one]), value, counted=True)
+                else:
+                    for _ in values:
+                        self._done()
+
+        return agent
+
+    async def _guarded(
+        self, handle: Callable[[Message], Awaitable[None]], value: Any, *, counted: bool = False
+    ) -> None:
+        if not (self.embedded or counted):
             self._begin()
         try:
             await handle(value)

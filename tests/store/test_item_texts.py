@@ -124,3 +124,16 @@ async def test_workers_pruning_at_once_remove_each_text_once(
     removed = await asyncio.gather(*(s.prune(texts, batch=7) for s in (a, b) * 2))
     assert sum(p.item_texts for p in removed) == 60
     assert [s.item.fingerprint for s in await read_all(b)] == ["guid:new"]
+
+
+async def test_quiet_items_are_recorded_together_as_seen_with_their_texts(store: Store) -> None:
+    earlier = item("guid:0", "Seen an hour ago")
+    await store.record_item(earlier, [], T0 - timedelta(hours=1))
+    quiet = [item(f"guid:{n:04d}", f"Quiet story number {n}") for n in range(1, 1201)]
+    await store.record_quiet([*quiet, replace(earlier, title="Seen again")], T0)
+    stored = await read_all(store)
+    assert [s.item for s in stored] == [earlier, *quiet]  # the earlier one as first seen
+    assert {s.seen_at for s in stored[1:]} == {T0}
+    assert await store.carried(earlier.feed, ["guid:0", "guid:0001", "guid:new"], T0, T0) == {
+        "guid:new"
+    }
