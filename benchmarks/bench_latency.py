@@ -187,6 +187,7 @@ class Outcome:
     fetched: list[float | None]
     alerted: list[float | None]
     busy_polls: list[tuple[int | None, float, float | None]]
+    requests: int  # to every feed, during the window
     window: tuple[float, float]  # of publishing
     peak_rss: int
     exit_codes: list[int | None]
@@ -220,6 +221,7 @@ def run(args: Any) -> Outcome:
             time.sleep(POLL)
         print(f"warming up for {args.warmup:g}s, then publishing ...", flush=True)
         time.sleep(args.warmup)
+        before = feeds.requests()
         start = time.monotonic()
         end = start + args.duration
         tick = start
@@ -231,6 +233,7 @@ def run(args: Any) -> Outcome:
                 peak = max(peak, process_tree_rss(workers.pids()[0])[1])
                 time.sleep(min(POLL * 5, tick - now))
         window = (start, time.monotonic())
+        requests = feeds.requests() - before
         wanted = {item_link(BUSY_FEED, k) for k in range(len(busy.items))}
         deadline = time.monotonic() + args.drain
         while time.monotonic() < deadline and not wanted <= _arrivals(space).keys():
@@ -247,6 +250,7 @@ def run(args: Any) -> Outcome:
         fetched=[_fetched(at, polls) for at in busy.published],
         alerted=[arrivals.get(item_link(BUSY_FEED, k)) for k in range(len(busy.items))],
         busy_polls=polls,
+        requests=requests,
         window=window,
         peak_rss=peak,
         exit_codes=codes,
@@ -324,6 +328,11 @@ def report(outcome: Outcome, args: Any) -> list[Target]:
     print(
         f"busy feed polls: {per_minute:.1f}/min (its interval asks for {asked:.0f}/min), "
         f"largest gap {max(gaps, default=0.0):.2f}s"
+    )
+    all_asked = asked / 60 + args.feeds / parse_duration(args.others_interval)
+    print(
+        f"all feeds: {outcome.requests / (last - first):.1f} requests/s "
+        f"(the intervals ask for {all_asked:.1f}/s)"
     )
     p95 = percentile(fetch_to_alert, 95) if fetch_to_alert else math.inf
     lines: list[Target] = [
