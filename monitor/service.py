@@ -6,13 +6,18 @@ import asyncio
 import logging
 import signal
 
+from aiohttp.web import AppRunner
+
 from monitor.config import Settings
+from monitor.errors import ConfigError
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
 from monitor.notify.channels import load_channels
 from monitor.notify.deliver import Deliverer
 from monitor.notify.templatebook import TemplateBook
 from monitor.pipeline import Stages
+from monitor.push.hub import HubClient
+from monitor.push.server import serve, websub_app
 from monitor.rules.rulebook import Rulebook
 from monitor.store import open_store
 from monitor.stream.agents import Agents
@@ -49,6 +54,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 max_connections=fetch.concurrency,
             ) as fetcher,
             FeedParser() as parser,
+            HubClient() as hub,
         ):
             stages = Stages.build(
                 settings,
@@ -57,9 +63,11 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 deliverer=deliverer,
                 fetcher=fetcher,
                 parser=parser,
+                hub=hub,
             )
             agents = Agents(stages, lanes, embedded=settings.embedded)
             agents.register(app)
+            callbacks = await _serve_websub(settings, stages, agents)
             if not settings.embedded:
                 await create_topics(settings)
             await app.start()
@@ -73,6 +81,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             )
             await stop.wait()
             log.info("stopping: draining in-flight work")
+            if callbacks is not None:  # no more pushes: what came is drained below
+                await callbacks.cleanup()
             agents.stopping = True
             if not await agents.drained(DRAIN_TIMEOUT):
                 log.warning(
@@ -83,3 +93,17 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     finally:
         await store.close()
     log.info("stopped")
+
+
+async def _serve_websub(settings: Settings, stages: Stages, agents: Agents) -> AppRunner | None:
+    """The endpoint WebSub hubs call back, when ``websub:`` is on."""
+    if stages.pushing is None:
+        return None
+    websub = settings.websub
+    app = websub_app(
+        stages.pushing.verify, agents.push, settings.fetch.max_bytes, websub.callback or ""
+    )
+    try:
+        return await serve(app, websub.host, websub.port)
+    except OSError as exc:
+        raise ConfigError(f"websub.listen {websub.listen}: cannot listen: {exc}") from exc

@@ -12,7 +12,9 @@ stream, one lane between two stages:
   story index it keeps in step with the store);
 - ``delivering``: sends an alert, and sends again what comes due (retries, the
   end of quiet hours, digests);
-- ``pruning``: forgets what retention no longer keeps.
+- ``pruning``: forgets what retention no longer keeps;
+- ``pushing`` (with ``websub:``): subscriptions kept with the hubs feeds
+  advertise, and what hubs push, handed to fetching like a poll's items.
 
 Each stage takes the store, the edges it needs (fetcher, rulebook,
 dispatcher…) and the clock it reads the time from, so a test runs weeks of
@@ -22,7 +24,7 @@ news in a moment. ``Stages.build`` makes them all from the settings.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from monitor.config import Settings
@@ -36,6 +38,7 @@ from monitor.pipeline.delivering import Delivering
 from monitor.pipeline.fetching import Fetching
 from monitor.pipeline.matching import Matching
 from monitor.pipeline.pruning import Pruning
+from monitor.pipeline.pushing import Hub, Pushing
 from monitor.pipeline.scheduling import Scheduling
 from monitor.pipeline.stories import StoryBook
 from monitor.rules.rulebook import Rulebook
@@ -53,6 +56,7 @@ class Stages:
     matching: Matching
     delivering: Delivering
     pruning: Pruning
+    pushing: Pushing | None = None  # WebSub: on with websub.callback
 
     @classmethod
     def build(
@@ -65,8 +69,10 @@ class Stages:
         fetcher: Fetcher,
         parser: FeedParser,
         clock: Callable[[], datetime] = utcnow,
+        hub: Hub | None = None,
     ) -> Stages:
-        """The service's stages on ``store``, as ``settings`` configure them."""
+        """The service's stages on ``store``, as ``settings`` configure them
+        (``hub``: the client WebSub subscribes with, when it is on)."""
         alerts, health, retention = settings.alerts, settings.health, settings.retention
         dispatcher = Dispatcher(
             store=store,
@@ -77,7 +83,7 @@ class Stages:
         )
         story_window = timedelta(seconds=alerts.story_window)
         feeds = {feed.url: feed for feed in settings.feeds}
-        return cls(
+        stages = cls(
             scheduling=Scheduling(
                 store,
                 list(feeds),
@@ -116,3 +122,10 @@ class Stages:
                 clock=clock,
             ),
         )
+        if not settings.websub.enabled:
+            return stages
+        if hub is None:
+            raise ValueError("websub.callback is set: Stages.build needs a hub client")
+        pushing = Pushing(store, stages.fetching, parser, hub, settings.websub, clock)
+        stages.fetching.push = pushing
+        return replace(stages, pushing=pushing)

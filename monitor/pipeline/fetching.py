@@ -19,6 +19,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Protocol
 
 from monitor.config import Feed
 from monitor.core.feeds import FeedState
@@ -27,7 +28,7 @@ from monitor.core.items import Item
 from monitor.core.retention import marks_fresh_since
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
-from monitor.fetch.poll import poll_feed
+from monitor.fetch.poll import PollOutcome, poll_feed
 from monitor.notify.dispatch import Dispatcher
 from monitor.pipeline.scheduling import PollRequest
 from monitor.store import Store
@@ -36,6 +37,13 @@ log = logging.getLogger("newsmon.pipeline")
 
 # Hands items on to the matching stage; returns once they are safe on their way.
 SendItems = Callable[[Sequence[Item]], Awaitable[None]]
+
+
+class AfterPoll(Protocol):
+    """WebSub's part in a poll (``monitor.pipeline.pushing.Pushing``)."""
+
+    async def after_poll(self, feed: Feed, outcome: PollOutcome, now: datetime) -> FeedState:
+        """The feed's state to save after ``outcome``."""
 
 
 class Fetching:
@@ -59,6 +67,8 @@ class Fetching:
         self.clock = clock
         self.rng = rng or random.Random()
         self._polling: set[str] = set()  # feeds this process is polling right now
+        # WebSub (monitor.pipeline.pushing), set by Stages.build when it is on
+        self.push: AfterPoll | None = None
 
     async def fetch(self, request: PollRequest, send: SendItems) -> None:
         """Poll the requested feed, ``send`` its new items, then save its state."""
@@ -85,15 +95,43 @@ class Fetching:
         assert feed.interval is not None
         now = self.clock()
         outcome = await poll_feed(self.fetcher, self.parser, state, feed.interval, now, self.rng)
+        after = outcome.state
+        if self.push is not None:  # its hub subscribed to; polled rarely while it pushes
+            after = await self.push.after_poll(feed, outcome, now)
         if not outcome.read:  # a 304 or a failure: no items, and the marks stand
-            return [], outcome.state
-        items = list({item.fingerprint: item for item in outcome.items}.values())
+            return [], after
+        return await self.arrived(feed, outcome.items, now), after
+
+    async def arrived(
+        self, feed: Feed, items: Sequence[Item], now: datetime, *, whole: bool = True
+    ) -> list[Item]:
+        """Items read from ``feed`` (all it carries, or with ``whole=False`` some
+        of them: a hub's push): those never seen before."""
+        items = list({item.fingerprint: item for item in items}.values())
         if feed.name:
             items = [replace(item, feed_title=feed.name) for item in items]
         # the items the feed still carries keep their seen marks (retention)
         fingerprints = [item.fingerprint for item in items]
-        unseen = await self.store.carried(feed.url, fingerprints, now, marks_fresh_since(now))
-        return [item for item in items if item.fingerprint in unseen], outcome.state
+        unseen = await self.store.carried(
+            feed.url, fingerprints, now, marks_fresh_since(now), whole=whole
+        )
+        return [item for item in items if item.fingerprint in unseen]
+
+    async def pushed(self, url: str, items: Sequence[Item], send: SendItems) -> int:
+        """A hub pushed these items of the feed ``url``: ``send`` those never seen,
+        as a poll would, and count them in the feed's cadence. How many were new."""
+        feed = self.feeds.get(url)
+        if feed is None:  # removed from the config; its subscription is on its way out
+            return 0
+        now = self.clock()
+        new = await self.arrived(feed, items, now, whole=False)
+        await send(new)
+        # A poll of the feed under way here saves its own state when it ends: the
+        # push leaves the cadence to it rather than race it.
+        if new and feed.url not in self._polling:
+            state = await self.store.feed_state(feed.url) or FeedState(url=feed.url)
+            await self.store.save_feed_state(await self._checked_health(feed, state, state, new))
+        return len(new)
 
     async def _checked_health(
         self, feed: Feed, before: FeedState, after: FeedState, new_items: Sequence[Item]

@@ -55,6 +55,8 @@ class Agents:
         schedule = self.schedule if self.embedded else self._lead(app.is_leader)
         app.timer(1.0, name="newsmon.schedule")(schedule)
         app.timer(5.0, name="newsmon.retry")(self.retry)
+        if self.stages.pushing is not None:  # every worker: the store shares the rows out
+            app.timer(1.0, name="newsmon.websub")(self.subscribe)
         # Every worker prunes, not just the leader: the store shares the rows out.
         app.task(self.prune)
         app.timer(PRUNE_EVERY.total_seconds(), name="newsmon.prune")(self.prune)
@@ -121,6 +123,24 @@ class Agents:
         with self._busy():
             await self._send_alerts(await self.stages.delivering.due())
             await self.stages.delivering.send_digests()
+
+    async def subscribe(self) -> None:
+        """Send the WebSub requests that are due (subscriptions, renewals...)."""
+        if self.stopping or self.stages.pushing is None:
+            return
+        with self._busy():
+            await self.stages.pushing.maintain()
+
+    async def push(
+        self, callback_id: str, body: bytes, content_type: str | None, signature: str | None
+    ) -> int:
+        """A hub's POST: its new items on the items lane, as a poll's go. The
+        status to answer, once they are on their way (a hub retries a failure)."""
+        assert self.stages.pushing is not None
+        with self._busy():
+            return await self.stages.pushing.receive(
+                callback_id, body, content_type, signature, self._send_items
+            )
 
     async def prune(self) -> None:
         if self.stopping:
