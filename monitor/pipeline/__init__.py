@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.config import Settings
 from monitor.core.health import HealthPolicy
-from monitor.core.schedule import RequestBudget
+from monitor.core.schedule import IntervalBounds, RequestBudget
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
 from monitor.notify.deliver import Deliverer
@@ -103,6 +103,7 @@ class Stages:
                     min_silence=timedelta(seconds=health.min_silence),
                 ),
                 clock,
+                bounds=IntervalBounds(settings.fetch.min_interval, settings.fetch.max_interval),
             ),
             matching=Matching(
                 store,

@@ -10,6 +10,12 @@ An item is new when the feed's earlier readings never had it; the ones it still
 carries keep their seen marks fresh (``monitor.core.retention``). After each
 poll the feed's cadence and health are judged (``monitor.core.health``), and a
 change of health is a notice to the admin channels.
+
+After a successful poll its next one is planned here, where what it brought is
+known: the feed's usual gap between items is learned from it, and its interval
+from that, unless the config pins it; the server's hints are honoured
+(``monitor.core.schedule``). A failed poll is backed off from the interval the
+feed had (``monitor.fetch.poll``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from monitor.core.feeds import FeedState
 from monitor.core.health import HealthPolicy, assess, notice, updated_cadence
 from monitor.core.items import Item
 from monitor.core.retention import marks_fresh_since
+from monitor.core.schedule import IntervalBounds, learned_interval, next_poll, updated_gap
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
 from monitor.fetch.poll import PollOutcome, poll_feed
@@ -57,6 +64,7 @@ class Fetching:
         health: HealthPolicy,
         clock: Callable[[], datetime],
         rng: random.Random | None = None,
+        bounds: IntervalBounds | None = None,  # of learned intervals (fetch.min/max_interval)
     ) -> None:
         self.store = store
         self.feeds = dict(feeds)  # by URL
@@ -66,6 +74,7 @@ class Fetching:
         self.health = health
         self.clock = clock
         self.rng = rng or random.Random()
+        self.bounds = bounds or IntervalBounds()
         self._polling: set[str] = set()  # feeds this process is polling right now
         # WebSub (monitor.pipeline.pushing), set by Stages.build when it is on
         self.push: AfterPoll | None = None
@@ -92,15 +101,62 @@ class Fetching:
 
     async def poll(self, feed: Feed, state: FeedState) -> tuple[list[Item], FeedState]:
         """Fetch one feed: its items not seen before, and its new state (not yet saved)."""
-        assert feed.interval is not None
         now = self.clock()
-        outcome = await poll_feed(self.fetcher, self.parser, state, feed.interval, now, self.rng)
+        interval = self.interval(feed, state, now)
+        outcome = await poll_feed(self.fetcher, self.parser, state, interval, now, self.rng)
+        # a 304 or a failure: no items, and the marks stand
+        new = await self.arrived(feed, outcome.items, now) if outcome.read else []
+        outcome = replace(outcome, state=self._planned(feed, state, outcome, new, now))
         after = outcome.state
         if self.push is not None:  # its hub subscribed to; polled rarely while it pushes
             after = await self.push.after_poll(feed, outcome, now)
-        if not outcome.read:  # a 304 or a failure: no items, and the marks stand
-            return [], after
-        return await self.arrived(feed, outcome.items, now), after
+        return new, after
+
+    def interval(self, feed: Feed, state: FeedState, now: datetime) -> float:
+        """How often ``feed`` is polled now: as the config pins it, else learned
+        from its usual gap between items and how long it has been quiet."""
+        assert feed.interval is not None
+        if feed.pinned:
+            return feed.interval
+        last_new = state.last_new_item_at
+        quiet = (now - last_new).total_seconds() if last_new is not None else None
+        return learned_interval(state.item_gap_s, quiet, feed.interval, self.bounds)
+
+    def _planned(
+        self,
+        feed: Feed,
+        before: FeedState,
+        outcome: PollOutcome,
+        new_items: Sequence[Item],
+        now: datetime,
+    ) -> FeedState:
+        """The state after a successful poll with its gap learned and next poll
+        planned; a failure's as ``poll_feed`` backed it off."""
+        if not outcome.ok:
+            return outcome.state
+        published = [item.published for item in outcome.items]  # none for a 304
+        assert feed.interval is not None  # where learning starts
+        gap = updated_gap(
+            before.item_gap_s,
+            published,
+            len(new_items),
+            before.last_new_item_at,
+            now,
+            feed.interval,
+        )
+        learned = replace(outcome.state, item_gap_s=gap)
+        # news: not quiet, however long it had been (the health check records it)
+        now_state = replace(learned, last_new_item_at=now) if new_items else learned
+        interval = self.interval(feed, now_state, now)
+        when = next_poll(
+            now,
+            interval,
+            self.rng,
+            fresh_for_s=outcome.fresh_for_s,
+            ttl_s=learned.ttl_s,
+            hint_cap_s=max(self.bounds.max_s, interval),
+        )
+        return replace(learned, next_poll_at=when)
 
     async def arrived(
         self, feed: Feed, items: Sequence[Item], now: datetime, *, whole: bool = True

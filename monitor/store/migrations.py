@@ -287,6 +287,17 @@ def _websub(conn: Connection) -> None:
     _v6_websub.create(conn)  # with its indexes
 
 
+# Version 7, frozen: what adaptive polling keeps of a feed, as it was then.
+_v7 = MetaData()
+_v7_feeds = Table("feeds", _v7, Column("item_gap_s", Float), Column("ttl_s", Float))
+
+
+def _adaptive_polling(conn: Connection) -> None:
+    # nothing learned yet (NULL): each feed starts at default_interval and
+    # learns its gap at its next reading
+    _add_columns(conn, _v7_feeds, ["item_gap_s", "ttl_s"])
+
+
 # In order, without gaps, the first one being version 2.
 STEPS: tuple[Step, ...] = (
     Step(
@@ -313,6 +324,11 @@ STEPS: tuple[Step, ...] = (
         version=6,
         summary="WebSub subscriptions",
         upgrade=_websub,
+    ),
+    Step(
+        version=7,
+        summary="adaptive polling: a feed's usual gap between items, its own ttl",
+        upgrade=_adaptive_polling,
     ),
 )
 

@@ -84,6 +84,11 @@ feeds = Table(
     # items its last reading no longer carried (monitor.core.retention); NULL:
     # not read since, nothing known, every mark kept
     Column("dropped_before", UTCDateTime),
+    # version 7: adaptive polling (monitor.core.schedule): the feed's usual gap
+    # between items as published, which its interval is learned from, and how
+    # long its last reading said it stays fresh (<ttl>, sy:updatePeriod)
+    Column("item_gap_s", Float),
+    Column("ttl_s", Float),
 )
 
 seen_items = Table(

@@ -291,6 +291,8 @@ class SqlStore:
             "last_new_item_at": state.last_new_item_at,
             "cadence_s": state.cadence_s,
             "health": state.health,
+            "item_gap_s": state.item_gap_s,
+            "ttl_s": state.ttl_s,
         }
         stmt = (
             self._insert(feeds)
@@ -986,6 +988,8 @@ def _feed_state(row: Row[Any]) -> FeedState:
         last_new_item_at=row.last_new_item_at,
         cadence_s=row.cadence_s,
         health=cast(Health, row.health),
+        item_gap_s=row.item_gap_s,
+        ttl_s=row.ttl_s,
     )
 
 

@@ -10,6 +10,7 @@ newsmon's would."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -340,6 +341,34 @@ async def test_a_version_6_database_opens_with_its_subscriptions(storage_url: st
     finally:
         await s.close()
     assert (await inspect_db(storage_url, history))[0] == (6, "new database")
+
+
+async def test_a_version_6_database_learns_each_feeds_interval_afresh(storage_url: str) -> None:
+    await load_snapshot(storage_url, 6)
+    s = await open_store(storage_url)
+    try:
+        state = await s.feed_state(FEED)
+        assert state is not None and state.etag == 'W/"abc"' and state.cadence_s == 1800
+        assert (state.item_gap_s, state.ttl_s) == (None, None)  # nothing learned yet
+        await s.save_feed_state(replace(state, item_gap_s=600.0, ttl_s=3600.0))
+        assert await s.feed_state(FEED) == replace(state, item_gap_s=600.0, ttl_s=3600.0)
+    finally:
+        await s.close()
+    assert (await inspect_db(storage_url, history))[-1] == (7, STEPS[5].summary)
+
+
+async def test_a_version_7_database_opens_with_what_polling_learned(storage_url: str) -> None:
+    await load_snapshot(storage_url, 7)
+    s = await open_store(storage_url)
+    try:
+        state = await s.feed_state(FEED)
+        assert state is not None and (state.item_gap_s, state.ttl_s) == (1500, 900)
+        assert state.etag == 'W/"abc"' and state.health == "silent"
+        world = await s.subscription(FEED)  # the rows of version 6 came along
+        assert world is not None and world.state == "active"
+    finally:
+        await s.close()
+    assert (await inspect_db(storage_url, history))[0] == (7, "new database")
 
 
 @pytest.mark.parametrize("version", SNAPSHOTS)
