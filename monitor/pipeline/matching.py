@@ -21,16 +21,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from monitor.core.alerts import Channel, Fired, alerts_for, is_news
+from monitor.core.alerts import Alert, Channel, Fired, alerts_for, is_news
 from monitor.core.items import Item
-from monitor.core.outbox import ALERT_LEASE, PendingAlert
+from monitor.core.outbox import ALERT_LEASE, PendingAlert, Plan
+from monitor.core.stories import StoryEntry
 from monitor.notify.dispatch import Dispatcher
 from monitor.pipeline.stories import StoryBook
 from monitor.rules.rulebook import Rulebook
 from monitor.store import Store
 
 log = logging.getLogger("newsmon.pipeline")
+
+
+class _Recorded(NamedTuple):
+    """A firing item as its serialized step recorded it."""
+
+    item: Item
+    fired: list[Fired]
+    alerts: list[Alert]
+    story: StoryEntry
+    plans: dict[str, Plan]
+    ids: dict[str, int]  # the new outbox rows, by channel
 
 
 class Matching:
@@ -61,7 +74,7 @@ class Matching:
         their alerts. Returns the alerts to send now (not those held or in digests).
 
         The items no rule fires for (most of them) are recorded together, in
-        one transaction; each that fires takes its own serialized step."""
+        one transaction; those that fire, in one serialized step."""
         rules = self.rulebook.current  # one rule set for the whole batch, even if reloaded
         now = self.clock()
         quiet: list[Item] = []
@@ -82,43 +95,51 @@ class Matching:
             else:
                 quiet.append(item)
         await self.store.record_quiet(quiet, now)
-        pending: list[PendingAlert] = []
-        for item, fired in firing:
-            pending += await self._record_alerting(item, fired)
-        return pending
+        return await self._record_alerting(firing) if firing else []
 
-    async def _record_alerting(self, item: Item, fired: list[Fired]) -> list[PendingAlert]:
-        alerts = alerts_for(item, fired, self.channels)
+    async def _record_alerting(
+        self, firing: Sequence[tuple[Item, list[Fired]]]
+    ) -> list[PendingAlert]:
+        """The firing items in one serialized step: each joins its story and its
+        alerts are planned and enqueued, seeing the ones before it."""
+        recorded: list[_Recorded] = []
         async with self.store.serialized() as unit:
             # The time is read inside the step: the steps run one after another,
             # so what an earlier one leased to send now (until its now + the
             # lease) is within this one's count of alerts going out.
             now = self.clock()
-            story = await self.stories.assign(item, now, unit)
-            plans = await self.dispatcher.plan(alerts, fired, now, ALERT_LEASE, unit)
-            ids = await unit.record_item(item, alerts, now, story=story, plans=plans)
-        if not ids:
-            # Seen before, or a copy of a story every channel has heard of: send
-            # whatever of this item is still pending, now.
-            return await self.store.unsettled_for(item.fingerprint)
-        joined = story.story_id != item.fingerprint
-        log.info(
-            "match: %s — %s%s",
-            item.title,
-            ", ".join(f.rule for f in fired),
-            " (a copy of an earlier story)" if joined else "",
-        )
-        return [
-            PendingAlert(
-                id=ids[alert.channel],
-                alert=alert,
-                attempts=0,
-                created_at=now,
-                next_attempt_at=plans[alert.channel].not_before,
-                last_error=None,
-                story=story.story_id,
+            for item, fired in firing:
+                alerts = alerts_for(item, fired, self.channels)
+                story = await self.stories.assign(item, now, unit)
+                plans = await self.dispatcher.plan(alerts, fired, now, ALERT_LEASE, unit)
+                ids = await unit.record_item(item, alerts, now, story=story, plans=plans)
+                recorded.append(_Recorded(item, fired, alerts, story, plans, ids))
+        pending: list[PendingAlert] = []
+        for item, fired, alerts, story, plans, ids in recorded:
+            if not ids:
+                # Seen before, or a copy of a story every channel has heard of:
+                # send whatever of this item is still pending, now.
+                pending += await self.store.unsettled_for(item.fingerprint)
+                continue
+            joined = story.story_id != item.fingerprint
+            log.info(
+                "match: %s — %s%s",
+                item.title,
+                ", ".join(f.rule for f in fired),
+                " (a copy of an earlier story)" if joined else "",
             )
-            for alert in alerts
-            # sent now: leased to the notify agent (held and digest rows wait in the outbox)
-            if alert.channel in ids and plans[alert.channel].sends_now
-        ]
+            pending += [
+                PendingAlert(
+                    id=ids[alert.channel],
+                    alert=alert,
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=plans[alert.channel].not_before,
+                    last_error=None,
+                    story=story.story_id,
+                )
+                for alert in alerts
+                # sent now: leased to the notify agent (held and digest rows wait in the outbox)
+                if alert.channel in ids and plans[alert.channel].sends_now
+            ]
+        return pending
