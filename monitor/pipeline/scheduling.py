@@ -13,6 +13,7 @@ the others wait for the next tick (``monitor.core.schedule``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -55,12 +56,12 @@ class Scheduling:
         now = self.clock()
         due = most_overdue_first(await self.store.due_feeds(self.feeds, now), now)
         allowed = len(due) if self.budget is None else self.budget.available(now)
-        requests: list[PollRequest] = []
-        for feed in due:
-            if len(requests) >= allowed:
-                break
-            if await self.store.claim_feed(feed.url, now, now + self.lease):
-                requests.append(PollRequest(feed.url, now))
+        chosen = due[:allowed]
+        # claimed at once, so the store commits the claims together
+        won = await asyncio.gather(
+            *(self.store.claim_feed(feed.url, now, now + self.lease) for feed in chosen)
+        )
+        requests = [PollRequest(feed.url, now) for feed, ok in zip(chosen, won, strict=True) if ok]
         if self.budget is not None:
             self.budget.spend(len(requests), now)
         return requests

@@ -80,6 +80,7 @@ from monitor.core.stories import (
 )
 from monitor.core.websub import SUBSCRIPTION_STATES, Subscription, SubscriptionState
 from monitor.errors import ConfigError
+from monitor.store.grouped import Grouped
 from monitor.store.migrations import SCHEMA_LOCK, STEPS, Step, prepare_schema
 from monitor.store.schema import (
     feeds,
@@ -184,6 +185,9 @@ class SqlStore:
         self._memory = _is_memory(self._url)
         self._steps = tuple(steps)
         self._lock = asyncio.Lock()
+        # the small per-poll operations, group-committed (monitor.store.grouped)
+        self._reads = Grouped(lambda: self._tx(write=False))
+        self._writes = Grouped(lambda: self._tx(write=True))
 
     @property
     def url(self) -> str:
@@ -271,9 +275,11 @@ class SqlStore:
     # feeds ---------------------------------------------------------------
 
     async def feed_state(self, url: str) -> FeedState | None:
-        async with self._tx(write=False) as conn:
+        async def read(conn: AsyncConnection) -> FeedState | None:
             row = (await conn.execute(select(feeds).where(feeds.c.url == url))).first()
-        return _feed_state(row) if row is not None else None
+            return _feed_state(row) if row is not None else None
+
+        return await self._reads.run(read)
 
     async def save_feed_state(self, state: FeedState) -> None:
         if state.health not in HEALTH_STATES:
@@ -299,8 +305,7 @@ class SqlStore:
             .values(url=state.url, **values)
             .on_conflict_do_update(index_elements=[feeds.c.url], set_=values)
         )
-        async with self._tx(write=True) as conn:
-            await conn.execute(stmt)
+        await self._writes.run(lambda conn: conn.execute(stmt))
 
     async def due_feeds(self, urls: Sequence[str], now: datetime) -> list[DueFeed]:
         wanted = list(dict.fromkeys(urls))
@@ -330,10 +335,13 @@ class SqlStore:
             .values(next_poll_at=until)
             .returning(feeds.c.url)
         )
-        async with self._tx(write=True) as conn:
+
+        async def claim(conn: AsyncConnection) -> bool:
             if (await conn.execute(first_time)).first() is not None:
                 return True
             return (await conn.execute(if_due)).first() is not None
+
+        return await self._writes.run(claim)
 
     # items and outbox ----------------------------------------------------
 
@@ -540,7 +548,6 @@ class SqlStore:
         whole: bool = True,
     ) -> set[str]:
         wanted = sorted(set(fingerprints))  # sorted: workers lock shared rows alike
-        seen: set[str] = set()
         note = (
             self._insert(feeds)
             .values(url=feed, failures=0, dropped_before=fresh_since)
@@ -549,7 +556,9 @@ class SqlStore:
             )
         )
         last_seen = seen_items.c.last_seen_at
-        async with self._tx(write=True) as conn:
+
+        async def mark(conn: AsyncConnection) -> set[str]:
+            seen: set[str] = set()
             for chunk in _chunks(wanted):
                 found = seen_items.c.fingerprint.in_(chunk)
                 # only stale marks: a feed polled every few minutes rewrites no row
@@ -563,7 +572,9 @@ class SqlStore:
                 seen.update((await conn.execute(query)).scalars())
             if whole:
                 await conn.execute(note)
-        return set(wanted) - seen
+            return set(wanted) - seen
+
+        return await self._writes.run(mark)
 
     async def prune(self, cuts: Cutoffs, batch: int = 500) -> Pruned:
         if batch < 1:

@@ -1,0 +1,60 @@
+"""Group commit: operations asked for at once share a transaction, each gets
+its own result, and one that fails does not fail the others."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from monitor.store.grouped import Grouped
+
+
+async def test_operations_at_once_share_transactions_and_each_gets_its_result(
+    tmp_path: Path,
+) -> None:
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'g.db'}")
+    async with engine.begin() as conn:
+        await conn.execute(text("create table t (n integer primary key)"))
+    transactions = 0
+
+    @contextlib.asynccontextmanager
+    async def transaction() -> AsyncIterator[AsyncConnection]:
+        nonlocal transactions
+        transactions += 1
+        async with engine.begin() as conn:
+            yield conn
+
+    grouped = Grouped(transaction)
+
+    def insert(n: int):  # type: ignore[no-untyped-def]
+        async def op(conn: AsyncConnection) -> int:
+            if n == 13:
+                raise ValueError("thirteen")
+            await conn.execute(text("insert into t (n) values (:n)"), {"n": n})
+            return n * 2
+
+        return op
+
+    results = await asyncio.gather(
+        *(grouped.run(insert(n)) for n in range(100)), return_exceptions=True
+    )
+
+    assert [r for r in results if not isinstance(r, Exception)] == [
+        n * 2 for n in range(100) if n != 13
+    ]
+    assert [str(r) for r in results if isinstance(r, Exception)] == ["thirteen"]
+    async with engine.connect() as conn:
+        stored = (await conn.execute(text("select count(*) from t"))).scalar_one()
+    assert stored == 99
+    # all asked for before the first transaction began: one for the hundred,
+    # which failed, so each alone again
+    assert transactions == 1 + 100
+    before = transactions
+    await asyncio.gather(*(grouped.run(insert(n)) for n in range(200, 250)))
+    assert transactions - before == 1
+    await engine.dispose()
