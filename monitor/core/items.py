@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
@@ -36,7 +37,8 @@ class Item:
         }
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        # every field is a str but the time: no need for asdict's deep copies
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["published"] = self.published.isoformat() if self.published else None
         return data
 
