@@ -49,6 +49,7 @@ class Agents:
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._tasks: set[asyncio.Task[None]] = set()  # the polls under way
 
     def register(self, app: faust.App) -> None:
         """Attach the agents and timers to ``app``."""
@@ -60,7 +61,7 @@ class Agents:
         # Every worker prunes, not just the leader: the store shares the rows out.
         app.task(self.prune)
         app.timer(PRUNE_EVERY.total_seconds(), name="newsmon.prune")(self.prune)
-        app.agent(self.lanes.poll_requests, name="newsmon.fetch")(self._each(self._on_poll))
+        app.agent(self.lanes.poll_requests, name="newsmon.fetch")(self._spawning(self._on_poll))
         app.agent(self.lanes.items, name="newsmon.match")(self._batches(self._on_items))
         # On Kafka, what a dead worker handled after its last offset commit is
         # handled again by the next owner of the partition. For alerts that means
@@ -188,6 +189,23 @@ class Agents:
                     for event in events:  # take_events acks them too; a second ack is a no-op
                         await stream.ack(event)
                     await commit()
+
+        return agent
+
+    def _spawning(
+        self, handle: Callable[[Message], Awaitable[None]]
+    ) -> Callable[[faust.StreamT], Awaitable[None]]:
+        """An agent that starts each message's handling as a task of its own and
+        takes the next at once, so one slow or broken feed never holds up the
+        polls of the others (the fetcher's own limits, per host and in all,
+        bound how many run). On Kafka a request is acknowledged when taken: one
+        lost with its worker is made again when its claim's lease ends."""
+
+        async def agent(stream: faust.StreamT) -> None:
+            async for value in stream:
+                task = asyncio.create_task(self._guarded(handle, value))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
         return agent
 
