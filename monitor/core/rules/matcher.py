@@ -9,15 +9,20 @@ starts with ``*`` and a space behind unless it ends with ``*``; each field is
 scanned once as the string " w1 w2 … wn " of its folded words, so keys match
 on whole words except where a ``*`` lets them run into a longer one.
 
-Matching an item scans its fields, records where each term occurs (as token
-ranges per field) and evaluates only the rules that have an occurring term. A
-rule none of whose terms occurs evaluates exactly as on empty text, and that
-result is known at compile time: such rules (``NOT x`` and the like) match
-without being evaluated.
+Matching an item scans its fields and keeps, per field, the set of the terms
+that occur. A rule is tried only when one of its *anchors* occurs: a set of its
+terms of which at least one must occur for it to be true (the rarest-looking
+side of an AND, every side of an OR). Each rule's test is compiled to one
+Python expression over those sets, so trying one costs a few set look-ups.
+A rule that is true on empty text (``NOT x`` and the like) is tried on every
+item. Where terms occur (token ranges) is worked out only when a ``NEAR``
+asks, or when the spans of a match are read.
 
 Spans are the character ranges, in the original field text, of the positive
 terms that made a rule true: every occurrence of each term under a true AND,
 the true branches of an OR, the pairs that satisfy a NEAR, nothing under NOT.
+They are computed when first read (an alert needs them; counting matches
+does not).
 """
 
 from __future__ import annotations
@@ -25,13 +30,13 @@ from __future__ import annotations
 import difflib
 from abc import ABC, abstractmethod
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
-import ahocorasick
+import ahocorasick_rs
 
 from monitor.core.alerts import Fired
 from monitor.core.rules.highlight import snippet
@@ -49,18 +54,28 @@ from monitor.core.rules.query import (
     Term,
     parse_query,
 )
-from monitor.core.text import Token, tokenize
+from monitor.core.text import Token, tokenize, words
 from monitor.errors import RuleError
 
 __all__ = ["EMPTY_RULESET", "Match", "RuleSet", "Scan", "Span", "compile_ruleset"]
 
 _FIELD_ORDER = {name: i for i, name in enumerate(FIELDS)}
+# The sets a compiled test looks in: one per field, then title+summary+content.
+_VIEW: dict[tuple[str, ...], int] = {(name,): i for i, name in enumerate(FIELDS)}
+_VIEW[DEFAULT_FIELDS] = len(FIELDS)
 # Snippets for rules that matched without a positive term come from here.
 _SNIPPET_FALLBACK = ("summary", "content", "title")
+_SNIPPET_PREFERENCE = ("summary", "content", "title")
+_TERM_ID = itemgetter(0)
 
 Range = tuple[int, int]  # token indexes [first, end) within one field
 Occurrences = dict[int, dict[str, list[Range]]]  # term id -> field -> ranges
+FieldOccurrences = dict[int, list[Range]]  # term id -> ranges, in one field
 Hit = tuple[str, int, int]  # field, first token, end token
+Views = tuple[frozenset[int] | set[int], ...]  # term ids present, by _VIEW index
+# Terms of which one must occur for a node to be true, as (view, term id), and
+# a guess at how often one does (lower: rarer).
+Anchors = tuple[float, frozenset[tuple[int, int]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +97,172 @@ class Scan:
     occurrences: Occurrences
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A rule that matched an item, with what it matched and where."""
+class _Item(ABC):
+    """One item as the evaluators see it: which terms occur in which field
+    (``views``), and where (``occurrences``, worked out on demand)."""
 
-    rule: Rule
-    terms: tuple[str, ...]  # as written in the item, de-duplicated case-insensitively
-    spans: tuple[Span, ...]  # title first, then summary, content, feed; by position
+    views: Views
+    fields: Mapping[str, str]
+
+    @abstractmethod
+    def occurrences(self, field: str) -> FieldOccurrences:
+        """Term id -> token ranges in ``field``."""
+
+    @abstractmethod
+    def tokens(self, field: str) -> Sequence[Token]:
+        """The tokens of ``field``, with their offsets in its text."""
+
+    def ranges(self, tids: frozenset[int], field: str) -> list[Range]:
+        """Where any of ``tids`` occurs in ``field``: token ranges, sorted."""
+        occ = self.occurrences(field)
+        present = tids.intersection(occ)
+        if len(present) == 1:
+            return occ[next(iter(present))]  # in order already
+        return sorted({r for tid in present for r in occ[tid]})
+
+
+class _ScannedItem(_Item):
+    """An item scanned by a rule set's automaton: per field, the scanned string
+    of its words and the automaton's hits (term id, start, end) in it."""
+
+    __slots__ = ("_lengths", "_occurrences", "_ranges", "_tokens", "fields", "hits", "streams")
+
+    def __init__(self, rules: RuleSet, fields: Mapping[str, str]) -> None:
+        self.fields = fields
+        self.streams: dict[str, str] = {}
+        self.hits: dict[str, list[tuple[int, int, int]]] = {}
+        present: list[frozenset[int] | set[int]] = []
+        automaton = rules._automaton
+        for f in FIELDS:
+            text = fields.get(f) if f in rules._scan else None
+            found = words(text) if text else None
+            if not found:
+                present.append(frozenset())
+                continue
+            stream = " " + " ".join(found) + " "
+            hits = automaton.find_matches_as_indexes(stream, True)
+            self.streams[f] = stream
+            self.hits[f] = hits
+            present.append(set(map(_TERM_ID, hits)))
+        present.append(present[0] | present[1] | present[2])
+        self.views = tuple(present)
+        self._lengths = rules._term_lengths
+        self._occurrences: dict[str, FieldOccurrences] = {}
+        self._ranges: dict[tuple[str, frozenset[int]], list[Range]] = {}
+        self._tokens: dict[str, list[Token]] = {}
+
+    def occurrences(self, field: str) -> FieldOccurrences:
+        occ = self._occurrences.get(field)
+        if occ is None:
+            occ = self._occurrences[field] = {}
+            stream = self.streams.get(field)
+            if stream is not None:
+                lengths = self._lengths
+                for tid, start, _ in self.hits[field]:
+                    # the spaces before a key's first character: one per word
+                    # before it, and the one in front (its own, or its word's)
+                    first = stream.count(" ", 0, start + 1) - 1
+                    occ.setdefault(tid, []).append((first, first + lengths[tid]))
+        return occ
+
+    def ranges(self, tids: frozenset[int], field: str) -> list[Range]:
+        key = (field, tids)
+        found = self._ranges.get(key)
+        if found is None:
+            found = self._ranges[key] = super().ranges(tids, field)
+        return found
+
+    def tokens(self, field: str) -> list[Token]:
+        toks = self._tokens.get(field)
+        if toks is None:
+            toks = self._tokens[field] = tokenize(self.fields.get(field) or "")
+        return toks
+
+    def scan(self) -> Scan:
+        occurrences: Occurrences = {}
+        for f in self.streams:
+            for tid, ranges in self.occurrences(f).items():
+                occurrences.setdefault(tid, {})[f] = ranges
+        return Scan({f: self.tokens(f) for f in self.streams}, occurrences)
+
+
+class _ScanAsItem(_Item):
+    """A :class:`Scan` (term id -> field -> ranges) seen as an item."""
+
+    def __init__(self, scan: Scan) -> None:
+        self.scan = scan
+        self.fields = {}
+        by_field: dict[str, FieldOccurrences] = {f: {} for f in FIELDS}
+        for tid, where in scan.occurrences.items():
+            for f, ranges in where.items():
+                by_field[f][tid] = ranges
+        self._by_field = by_field
+        present = [set(by_field[f]) for f in FIELDS]
+        present.append(present[0] | present[1] | present[2])
+        self.views = tuple(present)
+
+    def occurrences(self, field: str) -> FieldOccurrences:
+        return self._by_field[field]
+
+    def tokens(self, field: str) -> Sequence[Token]:
+        return self.scan.tokens.get(field, ())
+
+
+class Match:
+    """A rule that matched an item, with what it matched (``terms``, as written
+    in the item, de-duplicated case-insensitively) and where (``spans``: title
+    first, then summary, content, feed; by position). Both are worked out when
+    first read."""
+
+    __slots__ = ("_evaluator", "_item", "_spans", "_terms", "rule")
+
+    def __init__(self, rule: Rule, evaluator: _Eval, item: _Item) -> None:
+        self.rule = rule
+        self._evaluator = evaluator
+        self._item = item
+        self._spans: tuple[Span, ...] | None = None
+        self._terms: tuple[str, ...] | None = None
+
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        if self._spans is None:
+            self._settle()
+        assert self._spans is not None
+        return self._spans
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        if self._terms is None:
+            self._settle()
+        assert self._terms is not None
+        return self._terms
+
+    def _settle(self) -> None:
+        item = self._item
+        hits: list[Hit] = []
+        self._evaluator.collect(item, hits)
+        spans: set[Span] = set()
+        for f, first, end in hits:
+            toks = item.tokens(f)
+            spans.add(Span(f, toks[first].start, toks[end - 1].end))
+        ordered = sorted(spans, key=lambda s: (_FIELD_ORDER[s.field], s.start, s.end))
+        terms: dict[str, str] = {}
+        for span in ordered:
+            text = item.fields[span.field][span.start : span.end]
+            terms.setdefault(text.casefold(), text)
+        self._spans = tuple(ordered)
+        self._terms = tuple(terms.values())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Match):
+            return NotImplemented
+        return (self.rule, self.terms, self.spans) == (other.rule, other.terms, other.spans)
+
+    def __hash__(self) -> int:
+        return hash((self.rule.name, self.terms, self.spans))
+
+    def __repr__(self) -> str:
+        return f"Match(rule={self.rule.name!r}, terms={self.terms!r}, spans={self.spans!r})"
 
     def fired(self, fields: Mapping[str, str]) -> Fired:
         """The alert-side view: rule, routing tags, terms and a highlighted snippet."""
@@ -113,42 +287,57 @@ class Match:
 # ---------------------------------------------------------------- evaluators
 
 
-_SNIPPET_PREFERENCE = ("summary", "content", "title")
+class _Code:
+    """What compiled tests refer to: the id sets of OR-groups and the NEARs."""
+
+    def __init__(self) -> None:
+        self.sets: list[frozenset[int]] = []
+        self.nears: list[Callable[[_Item], bool]] = []
+
+    def view(self, fields: tuple[str, ...]) -> str:
+        return f"V[{_VIEW[fields]}]"
 
 
 class _Eval(ABC):
-    """A compiled query node."""
+    """A compiled query node: ``test`` and ``collect`` walk the tree (for
+    explanations and spans); ``code`` is the same test as one Python expression
+    over the item's views ``V`` (and the item ``x``, for NEAR)."""
 
     __slots__ = ()
 
     @abstractmethod
-    def test(self, occ: Occurrences) -> bool:
-        """Whether the node is true for these occurrences."""
+    def test(self, item: _Item) -> bool:
+        """Whether the node is true for this item."""
 
     @abstractmethod
-    def collect(self, occ: Occurrences, out: list[Hit]) -> None:
+    def collect(self, item: _Item, out: list[Hit]) -> None:
         """Append the positive occurrences that make this (true) node true."""
 
+    @abstractmethod
+    def code(self, ctx: _Code) -> str:
+        """The test as a Python expression."""
 
-class _Leaf(_Eval):
-    __slots__ = ("fields", "tid")
+    def has_near(self) -> bool:
+        """Whether testing it may need to know where terms occur."""
+        return False
 
-    def __init__(self, tid: int, fields: tuple[str, ...]) -> None:
-        self.tid = tid
-        self.fields = fields
-
-    def test(self, occ: Occurrences) -> bool:
-        found = occ.get(self.tid)
-        return found is not None and any(f in found for f in self.fields)
-
-    def collect(self, occ: Occurrences, out: list[Hit]) -> None:
-        found = occ.get(self.tid)
-        if found:
-            for f in self.fields:
-                out.extend((f, first, end) for first, end in found.get(f, ()))
+    @abstractmethod
+    def anchors(self) -> Anchors | None:
+        """Terms at least one of which occurs (in the view given with it)
+        whenever the node is true; None when the node can be true with none of
+        its terms present (under a NOT)."""
 
 
-def _present(tids: frozenset[int], occ: Occurrences) -> list[int]:
+def _collect_ranges(
+    item: _Item, tids: Sequence[int] | frozenset[int], fields: tuple[str, ...], out: list[Hit]
+) -> None:
+    for f in fields:
+        occ = item.occurrences(f)
+        for tid in _present(tids, occ):
+            out.extend((f, first, end) for first, end in occ[tid])
+
+
+def _present(tids: Sequence[int] | frozenset[int], occ: Mapping[int, object]) -> list[int]:
     """The ids of ``tids`` that occur, looking through the smaller of the two:
     an entity may have hundreds of aliases, an item holds a few dozen terms."""
     if len(occ) < len(tids):
@@ -156,23 +345,56 @@ def _present(tids: frozenset[int], occ: Occurrences) -> list[int]:
     return [tid for tid in tids if tid in occ]
 
 
+def _cheap_first(children: Sequence[_Eval]) -> list[_Eval]:
+    """Children in the order a test should try them: set look-ups before
+    anything with a NEAR in it (the result is the same in any order)."""
+    return sorted(children, key=lambda c: c.has_near())
+
+
+class _Leaf(_Eval):
+    __slots__ = ("cost", "fields", "tid")
+
+    def __init__(self, tid: int, fields: tuple[str, ...], cost: float) -> None:
+        self.tid = tid
+        self.fields = fields
+        self.cost = cost
+
+    def test(self, item: _Item) -> bool:
+        return self.tid in item.views[_VIEW[self.fields]]
+
+    def collect(self, item: _Item, out: list[Hit]) -> None:
+        _collect_ranges(item, (self.tid,), self.fields, out)
+
+    def code(self, ctx: _Code) -> str:
+        return f"{self.tid} in {ctx.view(self.fields)}"
+
+    def anchors(self) -> Anchors:
+        return self.cost, frozenset(((_VIEW[self.fields], self.tid),))
+
+
 class _AnyLeaf(_Eval):
     """Any of many terms in the given fields: an @entity, or an OR of terms."""
 
-    __slots__ = ("fields", "tids")
+    __slots__ = ("cost", "fields", "tids")
 
-    def __init__(self, tids: frozenset[int], fields: tuple[str, ...]) -> None:
+    def __init__(self, tids: frozenset[int], fields: tuple[str, ...], cost: float) -> None:
         self.tids = tids
         self.fields = fields
+        self.cost = cost
 
-    def test(self, occ: Occurrences) -> bool:
-        return any(f in occ[tid] for tid in _present(self.tids, occ) for f in self.fields)
+    def test(self, item: _Item) -> bool:
+        return not self.tids.isdisjoint(item.views[_VIEW[self.fields]])
 
-    def collect(self, occ: Occurrences, out: list[Hit]) -> None:
-        for tid in _present(self.tids, occ):
-            found = occ[tid]
-            for f in self.fields:
-                out.extend((f, first, end) for first, end in found.get(f, ()))
+    def collect(self, item: _Item, out: list[Hit]) -> None:
+        _collect_ranges(item, self.tids, self.fields, out)
+
+    def code(self, ctx: _Code) -> str:
+        ctx.sets.append(self.tids)
+        return f"not S[{len(ctx.sets) - 1}].isdisjoint({ctx.view(self.fields)})"
+
+    def anchors(self) -> Anchors:
+        view = _VIEW[self.fields]
+        return self.cost, frozenset((view, tid) for tid in self.tids)
 
 
 class _All(_Eval):
@@ -181,12 +403,23 @@ class _All(_Eval):
     def __init__(self, children: Sequence[_Eval]) -> None:
         self.children = tuple(children)
 
-    def test(self, occ: Occurrences) -> bool:
-        return all(c.test(occ) for c in self.children)
+    def test(self, item: _Item) -> bool:
+        return all(c.test(item) for c in self.children)
 
-    def collect(self, occ: Occurrences, out: list[Hit]) -> None:
+    def collect(self, item: _Item, out: list[Hit]) -> None:
         for c in self.children:
-            c.collect(occ, out)
+            c.collect(item, out)
+
+    def has_near(self) -> bool:
+        return any(c.has_near() for c in self.children)
+
+    def code(self, ctx: _Code) -> str:
+        return " and ".join(f"({c.code(ctx)})" for c in _cheap_first(self.children))
+
+    def anchors(self) -> Anchors | None:
+        # every child must hold: any one child's anchors will do; the rarest
+        found = [a for a in (c.anchors() for c in self.children) if a is not None]
+        return min(found, key=itemgetter(0)) if found else None
 
 
 class _Any(_Eval):
@@ -195,13 +428,28 @@ class _Any(_Eval):
     def __init__(self, children: Sequence[_Eval]) -> None:
         self.children = tuple(children)
 
-    def test(self, occ: Occurrences) -> bool:
-        return any(c.test(occ) for c in self.children)
+    def test(self, item: _Item) -> bool:
+        return any(c.test(item) for c in self.children)
 
-    def collect(self, occ: Occurrences, out: list[Hit]) -> None:
+    def collect(self, item: _Item, out: list[Hit]) -> None:
         for c in self.children:
-            if c.test(occ):
-                c.collect(occ, out)
+            if c.test(item):
+                c.collect(item, out)
+
+    def has_near(self) -> bool:
+        return any(c.has_near() for c in self.children)
+
+    def code(self, ctx: _Code) -> str:
+        return " or ".join(f"({c.code(ctx)})" for c in _cheap_first(self.children))
+
+    def anchors(self) -> Anchors | None:
+        cost, tids = 0.0, frozenset[tuple[int, int]]()
+        for c in self.children:
+            found = c.anchors()
+            if found is None:
+                return None
+            cost, tids = cost + found[0], tids | found[1]
+        return cost, tids
 
 
 class _Not(_Eval):
@@ -210,42 +458,56 @@ class _Not(_Eval):
     def __init__(self, child: _Eval) -> None:
         self.child = child
 
-    def test(self, occ: Occurrences) -> bool:
-        return not self.child.test(occ)
+    def test(self, item: _Item) -> bool:
+        return not self.child.test(item)
 
-    def collect(self, occ: Occurrences, out: list[Hit]) -> None:
+    def collect(self, item: _Item, out: list[Hit]) -> None:
         return  # what is absent has no place in the text
+
+    def has_near(self) -> bool:
+        return self.child.has_near()
+
+    def code(self, ctx: _Code) -> str:
+        return f"not ({self.child.code(ctx)})"
+
+    def anchors(self) -> None:
+        return None
 
 
 class _Near(_Eval):
     """An occurrence of ``left`` and one of ``right`` in one field, disjoint, at
     most ``distance`` words apart, in either order."""
 
-    __slots__ = ("distance", "fields", "left", "right")
+    __slots__ = ("cost", "distance", "fields", "left", "right")
 
     def __init__(
-        self, left: Sequence[int], right: Sequence[int], fields: tuple[str, ...], distance: int
+        self,
+        left: Sequence[int],
+        right: Sequence[int],
+        fields: tuple[str, ...],
+        distance: int,
+        cost: tuple[float, float],
     ) -> None:
         self.left = frozenset(left)
         self.right = frozenset(right)
         self.fields = fields
         self.distance = distance
+        self.cost = cost
 
-    @staticmethod
-    def _ranges(tids: frozenset[int], occ: Occurrences, field: str) -> list[Range]:
-        found: set[Range] = set()
-        for tid in _present(tids, occ):
-            found.update(occ[tid].get(field, ()))
-        return sorted(found)
+    def _sides(self, item: _Item, field: str) -> tuple[list[Range], list[Range]] | None:
+        view = item.views[_VIEW[(field,)]]
+        if self.left.isdisjoint(view) or self.right.isdisjoint(view):
+            return None
+        return item.ranges(self.left, field), item.ranges(self.right, field)
 
-    def _pairs(self, occ: Occurrences, field: str) -> Iterator[tuple[Range, Range]]:
-        lefts = self._ranges(self.left, occ, field)
-        rights = self._ranges(self.right, occ, field)
-        if not lefts or not rights:
+    def _pairs(self, item: _Item, field: str) -> Iterator[tuple[Range, Range]]:
+        sides = self._sides(item, field)
+        if sides is None:
             return
+        lefts, rights = sides
         n = self.distance
         starts = [r[0] for r in rights]  # rights is sorted by start
-        by_end = sorted(rights, key=lambda r: r[1])
+        by_end = sorted(rights, key=itemgetter(1))
         ends = [r[1] for r in by_end]
         for a in lefts:
             first, end = a
@@ -258,17 +520,68 @@ class _Near(_Eval):
             for b in by_end[lo:hi]:
                 yield a, b
 
-    def test(self, occ: Occurrences) -> bool:
-        return any(next(self._pairs(occ, f), None) is not None for f in self.fields)
-
-    def collect(self, occ: Occurrences, out: list[Hit]) -> None:
+    def test(self, item: _Item) -> bool:
+        views = item.views
+        if self.fields == DEFAULT_FIELDS:  # a quick no when a side is in none of them
+            everywhere = views[_VIEW[DEFAULT_FIELDS]]
+            if self.left.isdisjoint(everywhere) or self.right.isdisjoint(everywhere):
+                return False
+        n = self.distance
         for f in self.fields:
-            for a, b in self._pairs(occ, f):
+            sides = self._sides(item, f)
+            if sides is None:
+                continue
+            lefts, rights = sides
+            # the same pairs as _pairs finds: a right starting within n words
+            # after a left ends, or ending within n words before it starts
+            starts = [r[0] for r in rights]
+            ends = sorted(r[1] for r in rights)
+            for first, end in lefts:
+                if bisect_right(starts, end + n) > bisect_left(starts, end):
+                    return True
+                if bisect_right(ends, first) > bisect_left(ends, first - n):
+                    return True
+        return False
+
+    def collect(self, item: _Item, out: list[Hit]) -> None:
+        for f in self.fields:
+            for a, b in self._pairs(item, f):
                 out.append((f, *a))
                 out.append((f, *b))
 
+    def has_near(self) -> bool:
+        return True
+
+    def code(self, ctx: _Code) -> str:
+        ctx.nears.append(self.test)
+        return f"N[{len(ctx.nears) - 1}](x)"
+
+    def anchors(self) -> Anchors:
+        # both sides must occur, in the same field: either side will do
+        left, right = self.cost
+        cost, tids = (left, self.left) if left <= right else (right, self.right)
+        return cost, frozenset((_VIEW[(f,)], tid) for f in self.fields for tid in tids)
+
 
 # ---------------------------------------------------------------- compiling
+
+
+def _cost(term: Term, fields: tuple[str, ...]) -> float:
+    """A guess at how common a term is in the given fields, for choosing
+    anchors: a phrase is rarer than a word, a word rarer than a prefix, short
+    ones commoner; a title is short, and a feed's name is on all its items."""
+    if len(term.words) > 1:
+        cost = 1.0
+    else:
+        word = term.words[0]
+        cost = 2.0 if len(word) > 4 else 4.0
+        if term.prefix:
+            cost *= 2 if len(word) > 4 else 6
+        if term.suffix:
+            cost *= 3
+    if fields == ("feed",):
+        return cost * 100
+    return cost if len(fields) > 1 else cost / 3
 
 
 def _unknown_entity(ref: EntityRef, entities: Mapping[str, Entity], rule: Rule) -> RuleError:
@@ -305,29 +618,29 @@ class _Compiler:
         self.used.add(tid)
         return tid
 
-    def leaves(self, node: Node, rule: Rule) -> list[int]:
-        """Term ids of a NEAR operand: terms, entities and OR-groups of them."""
+    def leaves(self, node: Node, rule: Rule) -> list[Term]:
+        """The terms of a NEAR operand: terms, entities and OR-groups of them."""
         if isinstance(node, Term):
-            return [self.tid(node)]
+            return [node]
         if isinstance(node, EntityRef):
             entity = self.entities.get(node.name)
             if entity is None:
                 raise _unknown_entity(node, self.entities, rule)
-            return [self.tid(t) for t in entity.terms]
+            return list(entity.terms)
         if isinstance(node, Or):
-            return [tid for child in node.children for tid in self.leaves(child, rule)]
+            return [term for child in node.children for term in self.leaves(child, rule)]
         raise RuleError(f"invalid NEAR operand in rule {rule.name!r}", rule.path, rule.line)
 
     def node(self, node: Node, fields: tuple[str, ...], rule: Rule) -> _Eval:
         if isinstance(node, Term):
             self.fields_used.update(fields)
-            return _Leaf(self.tid(node), fields)
+            return _Leaf(self.tid(node), fields, _cost(node, fields))
         if isinstance(node, EntityRef):
             entity = self.entities.get(node.name)
             if entity is None:
                 raise _unknown_entity(node, self.entities, rule)
             self.fields_used.update(fields)
-            return _merged_or([_Leaf(self.tid(t), fields) for t in entity.terms])
+            return _merged_or([_Leaf(self.tid(t), fields, _cost(t, fields)) for t in entity.terms])
         if isinstance(node, Field):
             return self.node(node.child, (node.field,), rule)
         if isinstance(node, And):
@@ -339,35 +652,63 @@ class _Compiler:
         assert isinstance(node, Near)
         self.fields_used.update(fields)
         left, right = self.leaves(node.left, rule), self.leaves(node.right, rule)
-        return _Near(left, right, fields, node.distance)
+        cost = (sum(_cost(t, fields) for t in left), sum(_cost(t, fields) for t in right))
+        return _Near(
+            [self.tid(t) for t in left], [self.tid(t) for t in right], fields, node.distance, cost
+        )
 
 
 def _merged_or(children: list[_Eval]) -> _Eval:
     """An OR whose alternatives that are plain terms of the same fields become
     one set lookup: many-aliased entities and long OR-lists stay cheap."""
-    by_fields: dict[tuple[str, ...], set[int]] = {}
+    by_fields: dict[tuple[str, ...], tuple[set[int], list[float]]] = {}
     rest: list[_Eval] = []
     for child in children:
-        if isinstance(child, _Leaf):
-            by_fields.setdefault(child.fields, set()).add(child.tid)
-        elif isinstance(child, _AnyLeaf):
-            by_fields.setdefault(child.fields, set()).update(child.tids)
+        if isinstance(child, _Leaf | _AnyLeaf):
+            tids, costs = by_fields.setdefault(child.fields, (set(), []))
+            tids.update(child.tids if isinstance(child, _AnyLeaf) else (child.tid,))
+            costs.append(child.cost)
         else:
             rest.append(child)
     merged: list[_Eval] = [
-        _Leaf(next(iter(tids)), fields) if len(tids) == 1 else _AnyLeaf(frozenset(tids), fields)
-        for fields, tids in by_fields.items()
+        _Leaf(next(iter(tids)), fields, sum(costs))
+        if len(tids) == 1
+        else _AnyLeaf(frozenset(tids), fields, sum(costs))
+        for fields, (tids, costs) in by_fields.items()
     ]
     alternatives = merged + rest
     return alternatives[0] if len(alternatives) == 1 else _Any(alternatives)
+
+
+def _anywhere(tids: frozenset[int]) -> frozenset[tuple[int, int]]:
+    return frozenset(
+        (view, tid) for view in (_VIEW[("feed",)], _VIEW[DEFAULT_FIELDS]) for tid in tids
+    )
 
 
 def _automaton_key(term: Term) -> str:
     return ("" if term.suffix else " ") + " ".join(term.words) + ("" if term.prefix else " ")
 
 
+def _compiled_tests(evals: Sequence[_Eval]) -> tuple[Callable[[Views, _Item], bool], ...]:
+    """Each evaluator's test as a Python function of the item's views ``V``
+    and the item ``x``, all compiled at once. The source holds only numbers
+    and names of this module (no rule text), so compiling it is safe."""
+    if not evals:
+        return ()
+    ctx = _Code()
+    source = "(" + "".join(f"lambda V, x: {e.code(ctx)},\n" for e in evals) + ")"
+    namespace: dict[str, Any] = {"S": ctx.sets, "N": ctx.nears, "__builtins__": {}}
+    tests: tuple[Callable[[Views, _Item], bool], ...] = eval(  # noqa: S307
+        compile(source, "<rules>", "eval"), namespace
+    )
+    return tests
+
+
 class RuleSet:
-    """Rules compiled for matching. Build one per rule-set version and reuse it."""
+    """Rules compiled for matching. Build one per rule-set version and reuse it:
+    it is never changed once built, so a match in progress can go on with it
+    while a newer one is being compiled."""
 
     def __init__(
         self, rules: Sequence[Rule] = (), entities: Mapping[str, Entity] | None = None
@@ -379,27 +720,39 @@ class RuleSet:
         )
         compiler = _Compiler(self._entities)
         evals: list[_Eval] = []
-        term_rules: list[list[int]] = []
+        anchored: dict[tuple[int, int], list[int]] = {}
+        always: list[int] = []
+        empty = _EmptyItem()
         for index, rule in enumerate(self.rules):
             evaluator, used = compiler.rule(rule)
             evals.append(evaluator)
-            term_rules.extend([] for _ in range(len(compiler.terms) - len(term_rules)))
-            for tid in used:
-                term_rules[tid].append(index)
+            if evaluator.test(empty):
+                always.append(index)  # true with no term present: tried on every item
+                continue
+            found = evaluator.anchors()
+            # (a NOT of a NOT has no anchors, yet one of its terms must occur somewhere)
+            for key in found[1] if found is not None else _anywhere(used):
+                anchored.setdefault(key, []).append(index)
         self._evals = tuple(evals)
+        self._tests = _compiled_tests(evals)
         self._index = {rule.name: i for i, rule in enumerate(self.rules)}
         self._tids: Mapping[Term, int] = MappingProxyType(compiler.tids)
-        self._term_rules = tuple(tuple(r) for r in term_rules)
-        self._always = frozenset(i for i, e in enumerate(evals) if e.test({}))
-        self._scan = tuple(f for f in FIELDS if f in compiler.fields_used)
-        self._automaton: Any = None
-        if compiler.terms:
-            automaton = ahocorasick.Automaton()
-            for tid, term in enumerate(compiler.terms):
-                key = _automaton_key(term)
-                automaton.add_word(key, (tid, len(key), len(term.words), term.suffix))
-            automaton.make_automaton()
-            self._automaton = automaton
+        by_view: dict[int, dict[int, tuple[int, ...]]] = {}
+        for (view, tid), indexes in anchored.items():
+            by_view.setdefault(view, {})[tid] = tuple(indexes)
+        # per view: the anchor terms, and the rules each anchors
+        self._anchored = tuple((v, frozenset(rules), rules) for v, rules in by_view.items())
+        self._always = tuple(always)
+        self._scan = frozenset(compiler.fields_used)
+        self._term_lengths = tuple(len(t.words) for t in compiler.terms)
+        self._automaton: Any = (
+            ahocorasick_rs.AhoCorasick(
+                [_automaton_key(t) for t in compiler.terms],
+                matchkind=ahocorasick_rs.MatchKind.Standard,
+            )
+            if compiler.terms
+            else None
+        )
 
     def __repr__(self) -> str:
         return f"<RuleSet of {len(self.rules)} rules, {len(self._entities)} entities>"
@@ -409,38 +762,23 @@ class RuleSet:
         rule order. Missing fields count as empty."""
         if not self.rules:
             return []
-        tokens, occ = self._scan_item(fields)
-        candidates: set[int] = set()
-        for tid in occ:
-            candidates.update(self._term_rules[tid])
-        matches = []
-        for index in sorted(candidates | self._always):
-            hits: list[Hit] = []
-            if index in candidates:
-                evaluator = self._evals[index]
-                if not evaluator.test(occ):
-                    continue
-                evaluator.collect(occ, hits)
-            matches.append(_make_match(self.rules[index], hits, tokens, fields))
-        return matches
-
-    def _scan_item(self, fields: Mapping[str, str]) -> tuple[dict[str, list[Token]], Occurrences]:
-        tokens: dict[str, list[Token]] = {}
-        occ: Occurrences = {}
-        for f in self._scan:
-            text = fields.get(f)
-            if not text:
-                continue
-            toks = tokenize(text)
-            if toks:
-                tokens[f] = toks
-                self._scan_field(f, toks, occ)
-        return tokens, occ
+        item = _ScannedItem(self, fields) if self._automaton is not None else _EmptyItem(fields)
+        views = item.views
+        candidates = set(self._always)
+        for view, anchors, rules_of in self._anchored:
+            for tid in anchors.intersection(views[view]):
+                candidates.update(rules_of[tid])
+        tests, rules, evals = self._tests, self.rules, self._evals
+        return [
+            Match(rules[i], evals[i], item) for i in sorted(candidates) if tests[i](views, item)
+        ]
 
     def scan(self, fields: Mapping[str, str]) -> Scan:
         """Where the terms of this set occur in an item's fields (only the fields
         some rule looks at are scanned)."""
-        return Scan(*self._scan_item(fields))
+        if self._automaton is None:
+            return Scan({}, {})
+        return _ScannedItem(self, fields).scan()
 
     def term_id(self, term: Term) -> int | None:
         """The id a term of this set's rules or entities has in a :class:`Scan`."""
@@ -451,20 +789,8 @@ class RuleSet:
 
     def fires(self, rule: Rule, scan: Scan) -> bool:
         """What the compiled evaluator of ``rule`` (one of this set's) says of a scan."""
-        return self._evals[self._index[rule.name]].test(scan.occurrences)
-
-    def _scan_field(self, field: str, toks: list[Token], occ: Occurrences) -> None:
-        words = [t.word for t in toks]
-        stream = " " + " ".join(words) + " "
-        # stream offset of each word -> its token index (accumulate yields one extra)
-        starts = list(accumulate((len(w) + 1 for w in words), initial=1))
-        first_at = dict(zip(starts, range(len(words)), strict=False))
-        for last, (tid, key_len, n_words, suffix) in self._automaton.iter(stream):
-            if suffix:  # the key starts inside its first word: find that word
-                first = bisect_right(starts, last - key_len + 1) - 1
-            else:
-                first = first_at[last - key_len + 2]
-            occ.setdefault(tid, {}).setdefault(field, []).append((first, first + n_words))
+        item = _ScanAsItem(scan)
+        return self._tests[self._index[rule.name]](item.views, item)
 
     def with_query(self, query: str, name: str = "query") -> RuleSet:
         """A one-rule set for an ad-hoc query, using this set's entities."""
@@ -481,18 +807,18 @@ class RuleSet:
         raise RuleError(f"unknown rule {name!r}{hint}")
 
 
-def _make_match(
-    rule: Rule, hits: list[Hit], tokens: Mapping[str, list[Token]], fields: Mapping[str, str]
-) -> Match:
-    spans = sorted(
-        {Span(f, tokens[f][first].start, tokens[f][end - 1].end) for f, first, end in hits},
-        key=lambda s: (_FIELD_ORDER[s.field], s.start, s.end),
-    )
-    terms: dict[str, str] = {}
-    for span in spans:
-        text = fields[span.field][span.start : span.end]
-        terms.setdefault(text.casefold(), text)
-    return Match(rule, tuple(terms.values()), tuple(spans))
+class _EmptyItem(_Item):
+    """An item with no text: what a rule with no term present evaluates on."""
+
+    def __init__(self, fields: Mapping[str, str] | None = None) -> None:
+        self.fields = fields or {}
+        self.views = tuple(frozenset[int]() for _ in range(len(FIELDS) + 1))
+
+    def occurrences(self, field: str) -> FieldOccurrences:
+        return {}
+
+    def tokens(self, field: str) -> Sequence[Token]:
+        return ()
 
 
 def compile_ruleset(files: Sequence[RuleFile]) -> RuleSet:
