@@ -228,6 +228,10 @@ def _describe(exc: object) -> str:
     return text or type(exc).__name__
 
 
+def _warm_up() -> None:
+    """Nothing: submitted only to have the pool start its workers."""
+
+
 def _init_worker(parent: int) -> None:
     # Ctrl-C goes to the whole process group; the service shuts the pool down
     # itself, so workers should not die first with a traceback each.
@@ -254,7 +258,8 @@ class FeedParser:
     loop and threads can copy held locks into the child.
     """
 
-    def __init__(self, max_workers: int = 2, *, thread: bool = False) -> None:
+    def __init__(self, max_workers: int | None = None, *, thread: bool = False) -> None:
+        max_workers = max_workers or os.cpu_count() or 2  # by default one per core
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self.max_workers = max_workers
@@ -312,6 +317,11 @@ class FeedParser:
         self.close()
 
     async def __aenter__(self) -> FeedParser:
+        # Start the workers now, while the service starts, not on the first feed:
+        # a spawned worker takes a second or two to import what it parses with.
+        if self._executor is not None and not self.thread:
+            for _ in range(self.max_workers):
+                self._executor.submit(_warm_up)
         return self
 
     async def __aexit__(
