@@ -54,6 +54,7 @@ class Agents:
     def register(self, app: faust.App) -> None:
         """Attach the agents and timers to ``app``."""
         schedule = self.schedule if self.embedded else self._lead(app.is_leader)
+        app.task(schedule)  # at once: a timer's first tick comes only after its interval
         app.timer(1.0, name="newsmon.schedule")(schedule)
         app.timer(5.0, name="newsmon.retry")(self.retry)
         if self.stages.pushing is not None:  # every worker: the store shares the rows out
