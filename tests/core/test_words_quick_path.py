@@ -1,4 +1,5 @@
-"""words() splits text its own quick way: it must give tokenize()'s words, always."""
+"""words() and word_spans() split text their own quick way: they must give
+tokenize()'s words and offsets, always."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.core.text import tokenize, words
+from monitor.core.text import tokenize, word_spans, words
 
 # Letters, digits, accents (composed and combining), the apostrophes and the
 # punctuation the quick path turns into spaces, characters that fold to "s",
@@ -52,3 +53,16 @@ def test_any_text(text: str) -> None:
 )
 def test_news_text(text: str) -> None:
     assert words(text) == tokenized(text)
+    assert word_spans(text) == [(t.start, t.end) for t in tokenize(text)]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=ALPHABET, max_size=24))
+def test_word_spans_are_the_offsets_of_tokenize(text: str) -> None:
+    assert word_spans(text) == [(t.start, t.end) for t in tokenize(text)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=30))
+def test_word_spans_of_any_text(text: str) -> None:
+    assert word_spans(text) == [(t.start, t.end) for t in tokenize(text)]

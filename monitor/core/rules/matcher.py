@@ -54,7 +54,7 @@ from monitor.core.rules.query import (
     Term,
     parse_query,
 )
-from monitor.core.text import Token, tokenize, words
+from monitor.core.text import Token, tokenize, word_spans, words
 from monitor.errors import RuleError
 
 __all__ = ["EMPTY_RULESET", "Match", "RuleSet", "Scan", "Span", "compile_ruleset"]
@@ -109,8 +109,8 @@ class _Item(ABC):
         """Term id -> token ranges in ``field``."""
 
     @abstractmethod
-    def tokens(self, field: str) -> Sequence[Token]:
-        """The tokens of ``field``, with their offsets in its text."""
+    def spans(self, field: str) -> Sequence[tuple[int, int]]:
+        """Where each word of ``field`` sits in its text: (start, end)."""
 
     def ranges(self, tids: frozenset[int], field: str) -> list[Range]:
         """Where any of ``tids`` occurs in ``field``: token ranges, sorted."""
@@ -125,7 +125,7 @@ class _ScannedItem(_Item):
     """An item scanned by a rule set's automaton: per field, the scanned string
     of its words and the automaton's hits (term id, start, end) in it."""
 
-    __slots__ = ("_lengths", "_occurrences", "_ranges", "_tokens", "fields", "hits", "streams")
+    __slots__ = ("_lengths", "_occurrences", "_ranges", "_spans", "fields", "hits", "streams")
 
     def __init__(self, rules: RuleSet, fields: Mapping[str, str]) -> None:
         self.fields = fields
@@ -149,7 +149,7 @@ class _ScannedItem(_Item):
         self._lengths = rules._term_lengths
         self._occurrences: dict[str, FieldOccurrences] = {}
         self._ranges: dict[tuple[str, frozenset[int]], list[Range]] = {}
-        self._tokens: dict[str, list[Token]] = {}
+        self._spans: dict[str, list[tuple[int, int]]] = {}
 
     def occurrences(self, field: str) -> FieldOccurrences:
         occ = self._occurrences.get(field)
@@ -172,18 +172,24 @@ class _ScannedItem(_Item):
             found = self._ranges[key] = super().ranges(tids, field)
         return found
 
-    def tokens(self, field: str) -> list[Token]:
-        toks = self._tokens.get(field)
-        if toks is None:
-            toks = self._tokens[field] = tokenize(self.fields.get(field) or "")
-        return toks
+    def spans(self, field: str) -> list[tuple[int, int]]:
+        found = self._spans.get(field)
+        if found is None:
+            text = self.fields.get(field) or ""
+            found = word_spans(text)
+            stream = self.streams.get(field, "")
+            if len(found) != stream.count(" ") - 1:  # never expected: be sure anyway
+                found = [(t.start, t.end) for t in tokenize(text)]
+            self._spans[field] = found
+        return found
 
     def scan(self) -> Scan:
         occurrences: Occurrences = {}
         for f in self.streams:
             for tid, ranges in self.occurrences(f).items():
                 occurrences.setdefault(tid, {})[f] = ranges
-        return Scan({f: self.tokens(f) for f in self.streams}, occurrences)
+        tokens = {f: tokenize(self.fields.get(f) or "") for f in self.streams}
+        return Scan(tokens, occurrences)
 
 
 class _ScanAsItem(_Item):
@@ -204,8 +210,8 @@ class _ScanAsItem(_Item):
     def occurrences(self, field: str) -> FieldOccurrences:
         return self._by_field[field]
 
-    def tokens(self, field: str) -> Sequence[Token]:
-        return self.scan.tokens.get(field, ())
+    def spans(self, field: str) -> Sequence[tuple[int, int]]:
+        return [(t.start, t.end) for t in self.scan.tokens.get(field, ())]
 
 
 class Match:
@@ -243,8 +249,8 @@ class Match:
         self._evaluator.collect(item, hits)
         spans: set[Span] = set()
         for f, first, end in hits:
-            toks = item.tokens(f)
-            spans.add(Span(f, toks[first].start, toks[end - 1].end))
+            where = item.spans(f)
+            spans.add(Span(f, where[first][0], where[end - 1][1]))
         ordered = sorted(spans, key=lambda s: (_FIELD_ORDER[s.field], s.start, s.end))
         terms: dict[str, str] = {}
         for span in ordered:
@@ -817,7 +823,7 @@ class _EmptyItem(_Item):
     def occurrences(self, field: str) -> FieldOccurrences:
         return {}
 
-    def tokens(self, field: str) -> Sequence[Token]:
+    def spans(self, field: str) -> Sequence[tuple[int, int]]:
         return ()
 
 
