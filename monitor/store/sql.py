@@ -188,6 +188,7 @@ class SqlStore:
         # the small per-poll operations, group-committed (monitor.store.grouped)
         self._reads = Grouped(lambda: self._tx(write=False))
         self._writes = Grouped(lambda: self._tx(write=True))
+        self._rows_of_feeds: set[str] | None = None  # see due_feeds
 
     @property
     def url(self) -> str:
@@ -308,16 +309,24 @@ class SqlStore:
         await self._writes.run(lambda conn: conn.execute(stmt))
 
     async def due_feeds(self, urls: Sequence[str], now: datetime) -> list[DueFeed]:
-        wanted = list(dict.fromkeys(urls))
-        known: dict[str, DueFeed] = {}
+        # Asked every scheduler tick: read only the rows that are due, not one
+        # per feed. A feed without a row has never been polled, so it is due;
+        # which feeds have rows is read once, then grown by claims. (A row
+        # another worker made since counts as due here: its claim decides.)
+        columns = (feeds.c.url, feeds.c.next_poll_at, feeds.c.last_polled_at)
+        query = select(*columns).where(
+            feeds.c.next_poll_at.is_(None) | (feeds.c.next_poll_at <= now)
+        )
         async with self._tx(write=False) as conn:
-            for chunk in _chunks(wanted):
-                columns = (feeds.c.url, feeds.c.next_poll_at, feeds.c.last_polled_at)
-                query = select(*columns).where(feeds.c.url.in_(chunk))
-                for url, at, polled in await conn.execute(query):
-                    known[url] = DueFeed(url, at, polled)
-        schedule = (known.get(url) or DueFeed(url, None, None) for url in wanted)
-        return [d for d in schedule if d.next_poll_at is None or d.next_poll_at <= now]
+            if self._rows_of_feeds is None:
+                self._rows_of_feeds = set((await conn.execute(select(feeds.c.url))).scalars())
+            due = {url: DueFeed(url, at, polled) for url, at, polled in await conn.execute(query)}
+        listed = self._rows_of_feeds
+        return [
+            due.get(url) or DueFeed(url, None, None)
+            for url in dict.fromkeys(urls)
+            if url in due or url not in listed
+        ]
 
     async def claim_feed(self, url: str, now: datetime, until: datetime) -> bool:
         first_time = (
@@ -341,7 +350,10 @@ class SqlStore:
                 return True
             return (await conn.execute(if_due)).first() is not None
 
-        return await self._writes.run(claim)
+        won = await self._writes.run(claim)
+        if self._rows_of_feeds is not None:
+            self._rows_of_feeds.add(url)  # it has a row now, won or not
+        return won
 
     # items and outbox ----------------------------------------------------
 

@@ -32,6 +32,9 @@ log = logging.getLogger("newsmon.pipeline")
 
 BATCH = 64  # messages an agent takes at once and works on concurrently
 ITEM_BATCH = 500  # items matched, and the quiet ones recorded, together
+# How often the due feeds are claimed: a feed polled every second would wait
+# for the next whole-second tick and be polled every two.
+SCHEDULE_EVERY = 0.25
 # How often each worker prunes what retention no longer keeps (and once at
 # start, so a service that was down a while catches up at once).
 PRUNE_EVERY = timedelta(hours=1)
@@ -55,7 +58,7 @@ class Agents:
         """Attach the agents and timers to ``app``."""
         schedule = self.schedule if self.embedded else self._lead(app.is_leader)
         app.task(schedule)  # at once: a timer's first tick comes only after its interval
-        app.timer(1.0, name="newsmon.schedule")(schedule)
+        app.timer(SCHEDULE_EVERY, name="newsmon.schedule")(schedule)
         app.timer(5.0, name="newsmon.retry")(self.retry)
         if self.stages.pushing is not None:  # every worker: the store shares the rows out
             app.timer(1.0, name="newsmon.websub")(self.subscribe)
