@@ -3,6 +3,12 @@
 A reload that fails (bad YAML, bad query, duplicate name) is logged with its
 file and line, and the last good rules keep running. The custom templates
 (channels' and rules') are watched with them: see ``TemplateBook``.
+
+While the service runs, a reload reads and compiles the rules in a worker
+thread (thousands of rules take seconds), so the event loop goes on matching
+items with the current rules meanwhile; then ``current`` is swapped for the
+new set, whole. A ``RuleSet`` never changes once built: a match that has
+begun with the old set finishes with it, and the next one uses the new set.
 """
 
 from __future__ import annotations
@@ -34,13 +40,26 @@ class Rulebook:
         self._track_templates(self.current)
 
     def reload(self) -> bool:
+        """Read and compile the rules now, here; swap them in if they are good."""
+        return self._swap(self._read())
+
+    async def reload_off_loop(self) -> bool:
+        """The same, with the reading and compiling in a worker thread: the event
+        loop goes on (matching with the current rules) until the swap."""
+        return self._swap(await asyncio.to_thread(self._read))
+
+    def _read(self) -> RuleSet | RuleError:
         try:
-            rules = read_rules(self.directory)
+            return read_rules(self.directory)
         except RuleError as exc:
-            self.last_error = exc
-            log.error("rules not reloaded, keeping the last good ones: %s", exc)
+            return exc
+
+    def _swap(self, rules: RuleSet | RuleError) -> bool:
+        if isinstance(rules, RuleError):
+            self.last_error = rules
+            log.error("rules not reloaded, keeping the last good ones: %s", rules)
             return False
-        self.current = rules
+        self.current = rules  # one assignment: matches read it once an item
         self.last_error = None
         self._track_templates(rules)
         log.info("rules reloaded: %d rules from %s", len(rules.rules), self.directory)
@@ -82,7 +101,7 @@ class Rulebook:
                 if any(
                     p.parent.resolve() == rules_dir and p.suffix in RULE_SUFFIXES for p in paths
                 ):
-                    self.reload()
+                    await self.reload_off_loop()
 
 
 class _Until:
