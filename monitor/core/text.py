@@ -215,14 +215,14 @@ def _prepared(text: str) -> tuple[bytes, str, bool]:
     return data, data.decode(), ascii_only
 
 
-def _plain_letters(data: bytes, plain: str) -> bool:
+def _plain_letters(data: bytes, plain: str, lowered: str) -> bool:
     """Whether the prepared text holds only letters of spaced scripts (Latin,
     Greek, Cyrillic…) and spaces: then its words are its runs of letters."""
     return (
         "'" not in plain
+        and len(lowered) == len(plain)  # no letter lower-cases to several (İ)
         and not _WIDE.search(data)
         and plain.replace(" ", "").isalnum()
-        and len(plain.lower()) == len(plain)  # no letter lower-cases to several (İ)
     )
 
 
@@ -237,7 +237,7 @@ def words(text: str) -> list[str]:
     lowered = plain.lower()
     if len(lowered) != len(plain):  # a letter lower-cases to several (İ)
         return [t.word for t in tokenize(text)]
-    if _plain_letters(data, plain):
+    if _plain_letters(data, plain, lowered):
         found = [word if word.isascii() else _fold_unicode(word) for word in lowered.split()]
     else:
         found = []
@@ -264,7 +264,7 @@ def word_spans(text: str) -> list[tuple[int, int]]:
     """Where each word of ``text`` is, as (start, end) character offsets: those
     of ``tokenize(text)``, quicker for text words() splits quickly."""
     data, plain, ascii_only = _prepared(text)
-    if (ascii_only and "'" not in plain) or _plain_letters(data, plain):
+    if (ascii_only and "'" not in plain) or _plain_letters(data, plain, plain.lower()):
         return [m.span() for m in _LETTER_RUN.finditer(_POSSESSIVE_S.sub("  ", text))]
     return [(t.start, t.end) for t in tokenize(text)]
 

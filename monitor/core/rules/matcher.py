@@ -30,7 +30,7 @@ from __future__ import annotations
 import difflib
 from abc import ABC, abstractmethod
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from operator import itemgetter
 from types import MappingProxyType
@@ -67,6 +67,7 @@ _VIEW[DEFAULT_FIELDS] = len(FIELDS)
 _SNIPPET_FALLBACK = ("summary", "content", "title")
 _SNIPPET_PREFERENCE = ("summary", "content", "title")
 _TERM_ID = itemgetter(0)
+_START = itemgetter(1)
 
 Range = tuple[int, int]  # token indexes [first, end) within one field
 Occurrences = dict[int, dict[str, list[Range]]]  # term id -> field -> ranges
@@ -103,6 +104,7 @@ class _Item(ABC):
 
     views: Views
     fields: Mapping[str, str]
+    memo: dict[int, bool]  # what compiled tests looked up once for this item
 
     @abstractmethod
     def occurrences(self, field: str) -> FieldOccurrences:
@@ -125,7 +127,16 @@ class _ScannedItem(_Item):
     """An item scanned by a rule set's automaton: per field, the scanned string
     of its words and the automaton's hits (term id, start, end) in it."""
 
-    __slots__ = ("_lengths", "_occurrences", "_ranges", "_spans", "fields", "hits", "streams")
+    __slots__ = (
+        "_lengths",
+        "_occurrences",
+        "_ranges",
+        "_spans",
+        "fields",
+        "hits",
+        "memo",
+        "streams",
+    )
 
     def __init__(self, rules: RuleSet, fields: Mapping[str, str]) -> None:
         self.fields = fields
@@ -146,6 +157,7 @@ class _ScannedItem(_Item):
             present.append(set(map(_TERM_ID, hits)))
         present.append(present[0] | present[1] | present[2])
         self.views = tuple(present)
+        self.memo = {}
         self._lengths = rules._term_lengths
         self._occurrences: dict[str, FieldOccurrences] = {}
         self._ranges: dict[tuple[str, frozenset[int]], list[Range]] = {}
@@ -158,10 +170,13 @@ class _ScannedItem(_Item):
             stream = self.streams.get(field)
             if stream is not None:
                 lengths = self._lengths
-                for tid, start, _ in self.hits[field]:
-                    # the spaces before a key's first character: one per word
-                    # before it, and the one in front (its own, or its word's)
-                    first = stream.count(" ", 0, start + 1) - 1
+                # The spaces up to a key's first character: one per word before
+                # it, and the one in front (its own, or its word's); counted on
+                # from one hit to the next, in order of start.
+                first, counted = -1, 0
+                for tid, start, _ in sorted(self.hits[field], key=_START):
+                    first += stream.count(" ", counted, start + 1)
+                    counted = start + 1
                     occ.setdefault(tid, []).append((first, first + lengths[tid]))
         return occ
 
@@ -206,6 +221,7 @@ class _ScanAsItem(_Item):
         present = [set(by_field[f]) for f in FIELDS]
         present.append(present[0] | present[1] | present[2])
         self.views = tuple(present)
+        self.memo = {}
 
     def occurrences(self, field: str) -> FieldOccurrences:
         return self._by_field[field]
@@ -294,14 +310,38 @@ class Match:
 
 
 class _Code:
-    """What compiled tests refer to: the id sets of OR-groups and the NEARs."""
+    """What compiled tests refer to: the id sets of OR-groups (each once) and
+    the NEARs."""
 
     def __init__(self) -> None:
         self.sets: list[frozenset[int]] = []
+        self.set_index: dict[frozenset[int], int] = {}
         self.nears: list[Callable[[_Item], bool]] = []
 
     def view(self, fields: tuple[str, ...]) -> str:
         return f"V[{_VIEW[fields]}]"
+
+    def any_of(self, tids: frozenset[int], fields: tuple[str, ...]) -> str:
+        k = self.set_index.get(tids)
+        if k is None:
+            k = self.set_index[tids] = len(self.sets)
+            self.sets.append(tids)
+        if len(tids) <= _SMALL_SET:
+            return f"not S[{k}].isdisjoint({self.view(fields)})"
+        # an entity's aliases, often in many rules: looked up once an item
+        return f"A(x, {k * len(_VIEW) + _VIEW[fields]}, S[{k}], {self.view(fields)})"
+
+
+# An OR-group with more terms than this is looked up once an item, not once a rule.
+_SMALL_SET = 16
+
+
+def _any_of(item: _Item, key: int, tids: frozenset[int], view: Set[int]) -> bool:
+    """Whether any of ``tids`` is in ``view``, remembered for the item."""
+    found = item.memo.get(key)
+    if found is None:
+        found = item.memo[key] = not tids.isdisjoint(view)
+    return found
 
 
 class _Eval(ABC):
@@ -395,8 +435,7 @@ class _AnyLeaf(_Eval):
         _collect_ranges(item, self.tids, self.fields, out)
 
     def code(self, ctx: _Code) -> str:
-        ctx.sets.append(self.tids)
-        return f"not S[{len(ctx.sets) - 1}].isdisjoint({ctx.view(self.fields)})"
+        return ctx.any_of(self.tids, self.fields)
 
     def anchors(self) -> Anchors:
         view = _VIEW[self.fields]
@@ -704,7 +743,7 @@ def _compiled_tests(evals: Sequence[_Eval]) -> tuple[Callable[[Views, _Item], bo
         return ()
     ctx = _Code()
     source = "(" + "".join(f"lambda V, x: {e.code(ctx)},\n" for e in evals) + ")"
-    namespace: dict[str, Any] = {"S": ctx.sets, "N": ctx.nears, "__builtins__": {}}
+    namespace: dict[str, Any] = {"S": ctx.sets, "N": ctx.nears, "A": _any_of, "__builtins__": {}}
     tests: tuple[Callable[[Views, _Item], bool], ...] = eval(  # noqa: S307
         compile(source, "<rules>", "eval"), namespace
     )
@@ -818,6 +857,7 @@ class _EmptyItem(_Item):
 
     def __init__(self, fields: Mapping[str, str] | None = None) -> None:
         self.fields = fields or {}
+        self.memo = {}
         self.views = tuple(frozenset[int]() for _ in range(len(FIELDS) + 1))
 
     def occurrences(self, field: str) -> FieldOccurrences:
