@@ -10,7 +10,6 @@ from pathlib import Path
 
 from monitor.core.rules import RuleFile, RuleSet, load_ruleset, parse_rule_file
 from monitor.errors import ConfigError, RuleError
-from monitor.notify.templates import validate_template
 
 RULE_SUFFIXES = (".yaml", ".yml")
 
@@ -71,6 +70,10 @@ def parse_rule_files(directory: Path) -> tuple[list[RuleFile], list[RuleError]]:
 def _check_template(template: str, path: str, line: int) -> None:
     """A rule's template must exist and render; its errors name the rule's line,
     or the template's own file and line."""
+    # Imported here: monitor.notify brings in Apprise and the mailer, which
+    # rules without templates (and `newsmon match`'s start-up) do without.
+    from monitor.notify.templates import validate_template
+
     try:
         text = Path(template).read_text(encoding="utf-8")
     except OSError as exc:
