@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 __all__ = ["Token", "fold", "is_unspaced", "join_words", "tokenize", "word_spans", "words"]
 
@@ -231,25 +231,26 @@ def words(text: str) -> list[str]:
     without the offsets, and quicker. The common punctuation becomes spaces
     (in UTF-8 bytes, where it is cheap) and the text is split at spaces; only
     runs that are neither ASCII, plain letters nor CJK go through the regex."""
-    data, plain, ascii_only = _prepared(text)
-    if ascii_only and "'" not in plain:
-        return plain.split()
+    _, plain, ascii_only = _prepared(text)
+    if "'" not in plain:
+        if ascii_only:
+            return plain.split()
+        folded = [w if w.isascii() else _plain_fold(w) for w in plain.split()]
+        if None not in folded:
+            return cast(list[str], folded)
     lowered = plain.lower()
     if len(lowered) != len(plain):  # a letter lower-cases to several (İ)
         return [t.word for t in tokenize(text)]
-    if _plain_letters(data, plain, lowered):
-        found = [word if word.isascii() else _fold_unicode(word) for word in lowered.split()]
-    else:
-        found = []
-        for chunk in lowered.split():
-            if "'" in chunk:
-                found.extend(_apostrophe_words(chunk))
-            elif chunk.isascii():
-                found.append(chunk)
-            elif _is_cjk_run(chunk):
-                found.extend(chunk)
-            else:
-                found.extend(w if w.isascii() else _fold_unicode(w) for w in _WORD.findall(chunk))
+    found: list[str] = []
+    for chunk in lowered.split():
+        if "'" in chunk:
+            found.extend(_apostrophe_words(chunk))
+        elif chunk.isascii():
+            found.append(chunk)
+        elif _is_cjk_run(chunk):
+            found.extend(chunk)
+        else:
+            found.extend(w if w.isascii() else _fold_unicode(w) for w in _WORD.findall(chunk))
     return found if all(found) else [word for word in found if word]
 
 
@@ -267,6 +268,17 @@ def word_spans(text: str) -> list[tuple[int, int]]:
     if (ascii_only and "'" not in plain) or _plain_letters(data, plain, plain.lower()):
         return [m.span() for m in _LETTER_RUN.finditer(_POSSESSIVE_S.sub("  ", text))]
     return [(t.start, t.end) for t in tokenize(text)]
+
+
+@lru_cache(maxsize=1 << 16)
+def _plain_fold(word: str) -> str | None:
+    """The folded form of a word of letters and digits of spaced scripts (all
+    below U+0800: Latin, Greek, Cyrillic…), or None for any other run. For
+    these, folding the word as written is folding it lower-cased (checked for
+    every one of them), and only İ lower-cases to more than one letter."""
+    if word.isalnum() and max(word) < "\u0800" and "\u0130" not in word:
+        return _fold_unicode(word) or None
+    return None
 
 
 def _is_cjk_run(run: str) -> bool:
