@@ -189,6 +189,7 @@ class SqlStore:
         self._reads = Grouped(lambda: self._tx(write=False))
         self._writes = Grouped(lambda: self._tx(write=True))
         self._rows_of_feeds: set[str] | None = None  # see due_feeds
+        self._save_feed: sqlite.Insert | postgresql.Insert | None = None  # see save_feed_state
 
     @property
     def url(self) -> str:
@@ -301,12 +302,15 @@ class SqlStore:
             "item_gap_s": state.item_gap_s,
             "ttl_s": state.ttl_s,
         }
-        stmt = (
-            self._insert(feeds)
-            .values(url=state.url, **values)
-            .on_conflict_do_update(index_elements=[feeds.c.url], set_=values)
-        )
-        await self._writes.run(lambda conn: conn.execute(stmt))
+        # One statement for every save, its values bound: building an upsert with
+        # the values in it was a fifth of the service's time in a cold ingest.
+        if self._save_feed is None:
+            insert = self._insert(feeds)
+            self._save_feed = insert.on_conflict_do_update(
+                index_elements=[feeds.c.url], set_={name: insert.excluded[name] for name in values}
+            )
+        stmt, params = self._save_feed, {"url": state.url, **values}
+        await self._writes.run(lambda conn: conn.execute(stmt, params))
 
     async def due_feeds(self, urls: Sequence[str], now: datetime) -> list[DueFeed]:
         # Asked every scheduler tick: read only the rows that are due, not one
