@@ -48,8 +48,10 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
     Row,
     Table,
+    bindparam,
     case,
     delete,
     event,
@@ -190,6 +192,7 @@ class SqlStore:
         self._writes = Grouped(lambda: self._tx(write=True))
         self._rows_of_feeds: set[str] | None = None  # see due_feeds
         self._save_feed: sqlite.Insert | postgresql.Insert | None = None  # see save_feed_state
+        self._claim_statements: tuple[Executable, Executable] | None = None  # see _claims
 
     @property
     def url(self) -> str:
@@ -333,31 +336,42 @@ class SqlStore:
         ]
 
     async def claim_feed(self, url: str, now: datetime, until: datetime) -> bool:
+        first_time, if_due = self._claims()
+        params = {"feed": url, "now": now, "until": until}
+
+        async def claim(conn: AsyncConnection) -> bool:
+            if (await conn.execute(first_time, params)).first() is not None:
+                return True
+            return (await conn.execute(if_due, params)).first() is not None
+
+        won = await self._writes.run(claim)
+        if self._rows_of_feeds is not None:
+            self._rows_of_feeds.add(url)  # it has a row now, won or not
+        return won
+
+    def _claims(self) -> tuple[Executable, Executable]:
+        """claim_feed's statements, built once (a claim per poll; building them
+        each time cost more than running them): a first claim of a feed, and
+        one of a due feed."""
+        if self._claim_statements is not None:
+            return self._claim_statements
         first_time = (
             self._insert(feeds)
-            .values(url=url, next_poll_at=until, failures=0)
+            .values(url=bindparam("feed"), next_poll_at=bindparam("until"), failures=0)
             .on_conflict_do_nothing(index_elements=[feeds.c.url])
             .returning(feeds.c.url)
         )
         if_due = (
             update(feeds)
             .where(
-                feeds.c.url == url,
-                feeds.c.next_poll_at.is_(None) | (feeds.c.next_poll_at <= now),
+                feeds.c.url == bindparam("feed"),
+                feeds.c.next_poll_at.is_(None) | (feeds.c.next_poll_at <= bindparam("now")),
             )
-            .values(next_poll_at=until)
+            .values(next_poll_at=bindparam("until"))
             .returning(feeds.c.url)
         )
-
-        async def claim(conn: AsyncConnection) -> bool:
-            if (await conn.execute(first_time)).first() is not None:
-                return True
-            return (await conn.execute(if_due)).first() is not None
-
-        won = await self._writes.run(claim)
-        if self._rows_of_feeds is not None:
-            self._rows_of_feeds.add(url)  # it has a row now, won or not
-        return won
+        self._claim_statements = (first_time, if_due)
+        return self._claim_statements
 
     # items and outbox ----------------------------------------------------
 
