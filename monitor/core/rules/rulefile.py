@@ -54,6 +54,7 @@ _FILE_KEYS = ("entities", "rules")
 _RULE_KEYS = ("name", "topic", "match", "any", "all", "none", "notify", "digest", "template")
 _LIST_KEYS: tuple[ListKey, ...] = ("any", "all", "none")
 _NULL_TAG = "tag:yaml.org,2002:null"
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PLAIN_WORD = re.compile(r"[^\W_]+\*?")
 _BAD_TAG = re.compile(r"[\s,]")
 _OPERATOR = re.compile(r"(AND|OR|NOT|NEAR)\Z")
@@ -293,7 +294,14 @@ def _term_query(text: str) -> str:
 def parse_rule_file(text: str, path: str) -> RuleFile:
     """Parse one rule file. Raises RuleError(message, path, line)."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        # libyaml's composer where PyYAML has it (faster for big rule sets); a
+        # file it refuses is read again by the Python one, for the same message
+        root = yaml.compose(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        root = None
+    try:
+        if root is None:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
