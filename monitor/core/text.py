@@ -258,15 +258,25 @@ def words(text: str) -> list[str]:
 # the s of a possessive (its apostrophe glued to an ASCII letter or digit:
 # the quick path leaves the others to tokenize()).
 _LETTER_RUN = re.compile(r"[^\W_]+")
-_POSSESSIVE_S = re.compile(r"(?<=[A-Za-z0-9])['\u2019][sS](?![^\W_])")
+_POSSESSIVE_S = re.compile(r"['\u2019](?<=[A-Za-z0-9]['\u2019])[sS](?![^\W_])")
 
 
-def word_spans(text: str) -> list[tuple[int, int]]:
+def word_spans(text: str, count: int | None = None) -> list[tuple[int, int]]:
     """Where each word of ``text`` is, as (start, end) character offsets: those
-    of ``tokenize(text)``, quicker for text words() splits quickly."""
+    of ``tokenize(text)``, without a Token for each. ``count``: the number of
+    words of ``text``, when the caller knows it (``len(words(text))``)."""
     data, plain, ascii_only = _prepared(text)
     if (ascii_only and "'" not in plain) or _plain_letters(data, plain, plain.lower()):
-        return [m.span() for m in _LETTER_RUN.finditer(_POSSESSIVE_S.sub("  ", text))]
+        if "'" in text or "\u2019" in text:
+            text = _POSSESSIVE_S.sub("  ", text)
+        return [m.span() for m in _LETTER_RUN.finditer(text)]
+    lowered = text.lower()
+    if "'" not in text and "\u2019" not in text and len(lowered) == len(text):
+        # tokenize()'s own regex (CJK a character a word); with as many words
+        # as words() finds, tokenize() dropped none of these (none folds away)
+        spans = [m.span() for m in _WORD.finditer(lowered)]
+        if len(spans) == (len(words(text)) if count is None else count):
+            return spans
     return [(t.start, t.end) for t in tokenize(text)]
 
 

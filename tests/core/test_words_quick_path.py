@@ -59,7 +59,9 @@ def test_news_text(text: str) -> None:
 @settings(max_examples=3000, deadline=None)
 @given(st.text(alphabet=ALPHABET, max_size=24))
 def test_word_spans_are_the_offsets_of_tokenize(text: str) -> None:
-    assert word_spans(text) == [(t.start, t.end) for t in tokenize(text)]
+    offsets = [(t.start, t.end) for t in tokenize(text)]
+    assert word_spans(text) == offsets
+    assert word_spans(text, len(words(text))) == offsets
 
 
 @settings(max_examples=500, deadline=None)

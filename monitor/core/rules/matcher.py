@@ -191,9 +191,9 @@ class _ScannedItem(_Item):
         found = self._spans.get(field)
         if found is None:
             text = self.fields.get(field) or ""
-            found = word_spans(text)
-            stream = self.streams.get(field, "")
-            if len(found) != stream.count(" ") - 1:  # never expected: be sure anyway
+            count = self.streams.get(field, " ").count(" ") - 1
+            found = word_spans(text, count)
+            if len(found) != count:  # never expected: be sure anyway
                 found = [(t.start, t.end) for t in tokenize(text)]
             self._spans[field] = found
         return found
@@ -263,16 +263,17 @@ class Match:
         item = self._item
         hits: list[Hit] = []
         self._evaluator.collect(item, hits)
-        spans: set[Span] = set()
+        # (field order, start, end), each once: a term may be collected twice
+        found: set[tuple[int, int, int]] = set()
         for f, first, end in hits:
             where = item.spans(f)
-            spans.add(Span(f, where[first][0], where[end - 1][1]))
-        ordered = sorted(spans, key=lambda s: (_FIELD_ORDER[s.field], s.start, s.end))
+            found.add((_FIELD_ORDER[f], where[first][0], where[end - 1][1]))
+        spans = tuple(Span(FIELDS[f], start, end) for f, start, end in sorted(found))
         terms: dict[str, str] = {}
-        for span in ordered:
+        for span in spans:
             text = item.fields[span.field][span.start : span.end]
             terms.setdefault(text.casefold(), text)
-        self._spans = tuple(ordered)
+        self._spans = spans
         self._terms = tuple(terms.values())
 
     def __eq__(self, other: object) -> bool:
