@@ -65,7 +65,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import pairwise
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -193,39 +192,49 @@ class StorySignature:
         return f"StorySignature(num_perm={self.num_perm}, size={self.size})"
 
 
+# MurmurHash3's 32-bit finaliser: shifts and multipliers
+_FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+
+
 @lru_cache(maxsize=8)
-def _template(num_perm: int) -> Any:
-    """A MinHash whose permutations every signature of this width shares.
-
-    datasketch is imported here, on first use, rather than with this module:
-    it brings scipy and its start-up cost and, through its package
-    ``__init__``, its asyncio-based Redis index, none of which a command that
-    never clusters stories should pay for.
-    """
-    from datasketch import MinHash
-
-    return MinHash(num_perm=num_perm, seed=_SEED, scheme="affine32")
+def _permutations(num_perm: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    """The affine permutations ``a * h + b`` (mod 2^32, ``a`` odd) every
+    signature of this width shares, drawn as datasketch 2 draws them for its
+    "affine32" scheme from the seed (numpy's legacy RandomState, whose stream
+    never changes)."""
+    gen = np.random.RandomState(_SEED)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
 def signature(title: str, summary: str, *, num_perm: int = DEFAULT_NUM_PERM) -> StorySignature:
     """The MinHash signature of a story's title and summary.
 
     Deterministic: the same text gives the same signature in every process
-    and after every restart (fixed seed, SHA-1 based hashing).
+    and after every restart (fixed seed, SHA-1 based hashing). The values are
+    those of datasketch's ``MinHash(num_perm, seed, scheme="affine32")`` over the
+    shingles' UTF-8 bytes (tests/core/test_stories.py holds the two to each
+    other): each shingle's SHA-1, its first four bytes little-endian, mixed by
+    MurmurHash3's finaliser, then through every permutation; the minimum of
+    each. Made here in a few lines of numpy because importing datasketch
+    brings scipy, some 45 MB of a service's memory.
     """
     if num_perm < 1:
         raise ValueError(f"num_perm must be positive, not {num_perm}")
     found = shingles(title, summary)
     if not found:
         return StorySignature._of(np.full(num_perm, _MAX_HASH, dtype=np.uint32), 0)
-    from datasketch import MinHash
-
-    template = _template(num_perm)
-    minhash = MinHash(
-        num_perm=num_perm, seed=_SEED, scheme="affine32", permutations=template.permutations
-    )
-    minhash.update_batch([s.encode("utf-8") for s in found])
-    values: npt.NDArray[np.uint32] = np.array(minhash.hashvalues, dtype=np.uint32)
+    digests = b"".join(hashlib.sha1(s.encode("utf-8")).digest()[:4] for s in found)  # noqa: S324
+    hv = np.frombuffer(digests, dtype="<u4").astype(np.uint32).reshape(-1, 1)
+    s1, m1, s2, m2, s3 = _FMIX
+    hv ^= hv >> s1
+    hv *= m1
+    hv ^= hv >> s2
+    hv *= m2
+    hv ^= hv >> s3
+    a, b = _permutations(num_perm)
+    values: npt.NDArray[np.uint32] = (hv * a + b).min(axis=0)
     return StorySignature._of(values, len(found))
 
 
