@@ -32,6 +32,7 @@ from abc import ABC, abstractmethod
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
+from itertools import compress
 from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
@@ -184,8 +185,25 @@ class _ScannedItem(_Item):
         key = (field, tids)
         found = self._ranges.get(key)
         if found is None:
-            found = self._ranges[key] = super().ranges(tids, field)
+            found = self._ranges[key] = self._locate(tids, field)
         return found
+
+    def _locate(self, tids: frozenset[int], field: str) -> list[Range]:
+        """Where ``tids`` occur in ``field``, from the hits of those terms only
+        (picked out in C): a field may hold hundreds of hits."""
+        occ = self._occurrences.get(field)
+        if occ is not None:
+            return super().ranges(tids, field)
+        hits = self.hits.get(field, ())
+        picked = sorted(compress(hits, map(tids.__contains__, map(_TERM_ID, hits))), key=_START)
+        stream, lengths = self.streams.get(field, ""), self._lengths
+        found: set[Range] = set()
+        first, counted = -1, 0
+        for tid, start, _ in picked:  # spaces counted as in occurrences()
+            first += stream.count(" ", counted, start + 1)
+            counted = start + 1
+            found.add((first, first + lengths[tid]))
+        return sorted(found)
 
     def spans(self, field: str) -> list[tuple[int, int]]:
         found = self._spans.get(field)
