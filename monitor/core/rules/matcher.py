@@ -830,8 +830,8 @@ class RuleSet:
         views = item.views
         candidates = set(self._always)
         for view, anchors, rules_of in self._anchored:
-            for tid in anchors.intersection(views[view]):
-                candidates.update(rules_of[tid])
+            # the rules each present anchor stands for, gathered in C
+            candidates.update(*map(rules_of.__getitem__, anchors.intersection(views[view])))
         tests, rules, evals = self._tests, self.rules, self._evals
         return [
             Match(rules[i], evals[i], item) for i in sorted(candidates) if tests[i](views, item)
