@@ -7,7 +7,8 @@ in one line. What it guarantees:
 - conditional GET from the validators it is given (If-None-Match,
   If-Modified-Since); a 304 is a result without a body and without an error;
 - at most ``per_host`` requests at a time to one host, and at most
-  ``max_connections`` in all;
+  ``max_connections`` in all; when more wait, the quick feeds go first
+  (``monitor.fetch.slots``), so slow and dead ones do not hold up the rest;
 - a connect timeout and a total timeout per request (the total covers
   redirects and reading the body, not the wait for a free slot);
 - bodies decompressed (gzip, deflate) and capped at ``max_bytes`` while being
@@ -20,7 +21,9 @@ in one line. What it guarantees:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -31,12 +34,15 @@ from yarl import URL
 from monitor import USER_AGENT
 from monitor.core.schedule import freshness_s, parse_retry_after
 from monitor.core.websub import link_pairs
+from monitor.fetch.slots import FairSlots
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 _CHUNK = 64 * 1024
+# what a feed never fetched before is expected to take, for its place in line
+FIRST_FETCH_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +118,10 @@ class Fetcher:
         self.user_agent = user_agent
         self._clock = clock
         self._session: aiohttp.ClientSession | None = None
-        self._hosts: dict[str, asyncio.Semaphore] = {}
-        self._all: asyncio.Semaphore | None = None
+        self._hosts: dict[str, FairSlots] = {}
+        self._all: FairSlots | None = None
+        # how long each feed's last fetch took: its place when slots are short
+        self._took: dict[str, float] = {}
 
     async def __aenter__(self) -> Fetcher:
         await self.open()
@@ -141,18 +149,26 @@ class Fetcher:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout),
             auto_decompress=True,
         )
-        self._all = asyncio.Semaphore(self.max_connections)
+        self._all = FairSlots(self.max_connections)
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
 
-    def _host_slot(self, host: str) -> asyncio.Semaphore:
-        slot = self._hosts.get(host)
-        if slot is None:
-            slot = self._hosts[host] = asyncio.Semaphore(self.per_host)
-        return slot
+    def _host_slots(self, host: str) -> FairSlots:
+        slots = self._hosts.get(host)
+        if slots is None:
+            slots = self._hosts[host] = FairSlots(self.per_host)
+        return slots
+
+    @contextlib.asynccontextmanager
+    async def _timed(self, url: str) -> AsyncIterator[None]:
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self._took[url] = time.monotonic() - start
 
     async def fetch(
         self, url: str, etag: str | None = None, last_modified: str | None = None
@@ -177,7 +193,13 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
 
-        async with self._all, self._host_slot(parsed.host.lower()):
+        # the host's slot first: a poll waiting for a busy host holds no slot of all
+        expected = self._took.get(url, FIRST_FETCH_S)
+        async with (
+            self._host_slots(parsed.host.lower()).slot(expected),
+            self._all.slot(expected),
+            self._timed(url),
+        ):
             try:
                 async with asyncio.timeout(self.total_timeout):
                     return await self._get(url, headers)
