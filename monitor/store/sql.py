@@ -50,6 +50,7 @@ from sqlalchemy import (
     ColumnElement,
     Executable,
     Row,
+    Select,
     Table,
     bindparam,
     case,
@@ -955,17 +956,6 @@ class SqlStore:
             await conn.execute(stmt)
 
 
-def _filed_under(signature: bytes, link: str) -> tuple[int, ...]:
-    """The keys a story item is filed under in story_bands, made again the same
-    way when it is pruned; none for a signature of another version (it is never
-    compared)."""
-    try:
-        sig = StorySignature.from_bytes(signature)
-    except ValueError:
-        return ()
-    return tuple(sorted(set(story_keys(sig, link).all)))
-
-
 def _subscription_values(sub: Subscription, revision: int) -> dict[str, Any]:
     return {
         "callback_id": sub.callback_id,
@@ -995,6 +985,43 @@ def _subscription(row: Row[Any]) -> Subscription:
         last_error=row.last_error,
         revision=row.revision,
     )
+
+
+def _candidates() -> Select[Any]:
+    """``SqlUnit.story_candidates``, built once: the story items of the window
+    filed under the most of the keys, those under the link first (a NULL link
+    matches none)."""
+    bands, items = story_bands.c, story_items.c
+    hits = func.sum(case((bands.band == bindparam("link"), _LINK_WEIGHT), else_=1))
+    ranked = (
+        select(bands.item_key, hits.label("hits"))
+        .where(bands.band.in_(bindparam("keys", expanding=True)))
+        .where(bands.item_key >= bindparam("from_key"))
+        .group_by(bands.item_key)
+        .order_by(hits.desc(), bands.item_key)
+        .limit(bindparam("limit"))
+        .subquery()
+    )
+    return (
+        select(items.fingerprint, items.story, items.signature, items.link, items.seen_at)
+        .join(ranked, items.item_key == ranked.c.item_key)
+        .where(items.seen_at > bindparam("since"))
+        .order_by(items.seen_at, items.fingerprint)
+    )
+
+
+_CANDIDATES = _candidates()
+
+
+def _filed_under(signature: bytes, link: str) -> tuple[int, ...]:
+    """The keys a story item is filed under in story_bands, made again the same
+    way when it is pruned; none for a signature of another version (it is never
+    compared)."""
+    try:
+        sig = StorySignature.from_bytes(signature)
+    except ValueError:
+        return ()
+    return tuple(sorted(set(story_keys(sig, link).all)))
 
 
 def _text_row(item: Item, now: datetime) -> dict[str, Any]:
@@ -1074,26 +1101,13 @@ class SqlUnit:
     ) -> list[StoryRow]:
         if not keys.all:
             return []
-        bands = story_bands.c
-        hits: ColumnElement[Any] = func.count()
-        if keys.link is not None:  # an equal link outranks any number of shared bands
-            hits = func.sum(case((bands.band == keys.link, _LINK_WEIGHT), else_=1))
-        ranked = (
-            select(bands.item_key, hits.label("hits"))
-            .where(bands.band.in_(sorted(set(keys.all))))
-            .where(bands.item_key >= story_item_keys_from(since))
-            .group_by(bands.item_key)
-            .order_by(hits.desc(), bands.item_key)
-            .limit(limit)
-            .subquery()
-        )
-        items = story_items.c
-        query = (
-            select(items.fingerprint, items.story, items.signature, items.link, items.seen_at)
-            .join(ranked, items.item_key == ranked.c.item_key)
-            .where(items.seen_at > since)
-            .order_by(items.seen_at, items.fingerprint)
-        )
+        values = {
+            "keys": sorted(set(keys.all)),
+            "link": keys.link,
+            "from_key": story_item_keys_from(since),
+            "since": since,
+            "limit": limit,
+        }
         return [
             StoryRow(
                 fingerprint=row.fingerprint,
@@ -1102,7 +1116,7 @@ class SqlUnit:
                 link=row.link,
                 seen_at=row.seen_at,
             )
-            for row in await self._conn.execute(query)
+            for row in await self._conn.execute(_CANDIDATES, values)
         ]
 
     async def counted(
