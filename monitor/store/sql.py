@@ -697,13 +697,15 @@ class SqlStore:
 
     async def _prune_bands(self, cut: datetime, batch: int) -> int:
         """Take the story items seen before ``cut`` out of the story index, oldest
-        first, ``batch`` items per transaction; returns how many rows went."""
+        first, about ``batch`` rows (an item has some 65) per transaction; returns
+        how many rows went."""
         items = story_items.c
+        per_transaction = max(1, batch // 65)
         oldest = (
             select(items.fingerprint, items.item_key, items.signature, items.link)
             .where(items.item_key < story_item_keys_from(cut))
             .order_by(items.item_key)
-            .limit(batch)
+            .limit(per_transaction)
             .with_for_update(skip_locked=True)
         )
         filed = tuple_(story_bands.c.band, story_bands.c.item_key)
@@ -723,7 +725,7 @@ class SqlStore:
                 for chunk in _chunks([row.fingerprint for row in rows]):
                     unfiled = update(story_items).where(items.fingerprint.in_(chunk))
                     await conn.execute(unfiled.values(item_key=None))
-            if len(rows) < batch:
+            if len(rows) < per_transaction:
                 return removed
             await asyncio.sleep(0)  # between batches, other writers go first
 
