@@ -2,9 +2,10 @@
 
 A loopback feed server (in its own process, so it does not share a GIL with
 the measurement) serves F feeds of K items each, with unique guids; a fraction
-of the items (25 % by default) are stories from tests/data/eval/dev.jsonl that
-the shipped rules in rules/ catch, the rest are stories they do not. The only
-Apprise channel is a loopback webhook sink. For each mode:
+of the items (25 % by default) are labelled stories from tests/data/eval/ that
+the shipped rules in rules/ catch, each a different story (copies would make
+one alert), the rest distinct news text they do not catch. The only Apprise
+channel is a loopback webhook sink. For each mode:
 
   embedded   one ``newsmon run``: in-memory lanes, SQLite store
   kafka xN   N ``newsmon run`` processes sharing one app_id (consumer group):
@@ -58,16 +59,19 @@ from aiokafka.admin import AIOKafkaAdminClient
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._harness import (
+    EVAL_FILES,
     POLL,
     FeedEntry,
     FeedProcess,
     Workers,
     Workspace,
     delivered,
+    distinct_stories,
     feed_name,
     item_link,
     machine_busy,
     machine_cpu,
+    quiet_texts,
     reachable,
     sqlite_count,
     stories,
@@ -88,28 +92,42 @@ PG_ADMIN_URL = f"postgresql://newsmon:newsmon@{POSTGRES[0]}:{POSTGRES[1]}/newsmo
 
 def build_feeds(feeds: int, items: int, fraction: float) -> dict[str, str]:
     """Path -> RSS document; item g of all is a matching story when the running
-    share of matching items would otherwise fall below ``fraction``."""
-    pool = stories()
+    share of matching items would otherwise fall below ``fraction``. Every
+    matching story is a different one (the service would take copies of one
+    story for one alert), every quiet one distinct news text."""
+    pool = stories(EVAL_FILES)
+    matching = distinct_stories(pool.matching)
+    hits = int(feeds * items * fraction)
+    if hits > len(matching):
+        raise SystemExit(
+            f"bench_pipeline: {hits} matching items asked for, {len(matching)} distinct "
+            "matching stories to draw them from: lower --match-fraction or the size"
+        )
+    quiet = quiet_texts(pool.quiet, feeds * items - hits)
     # recent, one second apart: older items would be old news (alerts.max_item_age)
     start = datetime.now(UTC).replace(microsecond=0)
     documents = {}
+    used = 0
     for n in range(feeds):
         entries = []
         for i in range(items):
             g = n * items + i
-            hit = int((g + 1) * fraction) > int(g * fraction)
-            source = pool.matching if hit else pool.quiet
-            story = source[g % len(source)]
+            if int((g + 1) * fraction) > int(g * fraction):
+                story = matching[used]
+                used += 1
+                title, summary, content = story.title, story.summary, story.content
+            else:
+                (title, summary), content = next(quiet), ""
             entry = {
-                "title": story.title,
+                "title": title,
                 "link": item_link(n, i),
                 "guid": f"urn:newsmon-bench:{n}:{i}",
-                "description": f"<p>{story.summary}</p>",
+                "description": f"<p>{summary}</p>",
                 "pubDate": start - timedelta(seconds=g),
             }
-            if story.content:
+            if content:
                 entry["content"] = "".join(
-                    f"<p>{para}</p>" for para in story.content.split("\n") if para.strip()
+                    f"<p>{para}</p>" for para in content.split("\n") if para.strip()
                 )
             entries.append(entry)
         documents[f"/feed/{n}.xml"] = rss(entries, title=feed_name(n))
