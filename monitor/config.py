@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -186,6 +186,23 @@ class _Strict(BaseModel):
 Interval = Annotated[float, _seconds(0.1 * SECOND, 30 * DAY)]
 
 
+def _http_url_parts(url: str) -> SplitResult | None:
+    """``url`` split, if it is an http:// or https:// URL with a host (and a
+    port in range) and nothing blank or unprintable in it; else None."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return None
+    if (
+        parts.scheme.lower() not in {"http", "https"}
+        or not parts.hostname
+        or any(c.isspace() or not c.isprintable() for c in url)
+    ):
+        return None
+    return parts
+
+
 class FeedSpec(_Strict):
     """A feed as the config file lists it."""
 
@@ -196,17 +213,7 @@ class FeedSpec(_Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, url: str) -> str:
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - raises ValueError for a port out of range
-        except ValueError:
-            parts = None
-        if (
-            parts is None
-            or parts.scheme.lower() not in {"http", "https"}
-            or not parts.hostname
-            or any(c.isspace() or not c.isprintable() for c in url)
-        ):
+        if _http_url_parts(url) is None:
             raise ValueError(f"expected an http:// or https:// URL with a host, got {url!r}")
         return url
 
@@ -330,19 +337,8 @@ class WebSub(_Strict):
     def _callback(cls, url: str | None) -> str | None:
         if url is None:
             return None
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - raises ValueError for a port out of range
-        except ValueError:
-            parts = None
-        if (
-            parts is None
-            or parts.scheme.lower() not in {"http", "https"}
-            or not parts.hostname
-            or parts.query
-            or parts.fragment
-            or any(c.isspace() or not c.isprintable() for c in url)
-        ):
+        parts = _http_url_parts(url)
+        if parts is None or parts.query or parts.fragment:
             raise ValueError(
                 f"expected an http:// or https:// URL with a host and no query, got {url!r}"
             )
