@@ -65,10 +65,6 @@ class Matching:
         self.max_item_age = max_item_age
         self.clock = clock
 
-    async def match(self, item: Item) -> list[PendingAlert]:
-        """``match_all`` for one item."""
-        return await self.match_all([item])
-
     async def match_all(self, items: Sequence[Item]) -> list[PendingAlert]:
         """Match items against the current rules; record them, their stories and
         their alerts. Returns the alerts to send now (not those held or in digests).

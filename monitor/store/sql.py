@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -98,6 +99,8 @@ from monitor.store.schema import (
     websub,
 )
 
+# what save_feed_state writes: every field of a FeedState but the key
+_FEED_STATE_COLUMNS = tuple(f.name for f in dataclasses.fields(FeedState) if f.name != "url")
 # SQLite limits the number of bound parameters in one statement
 _CHUNK = 500
 _BUSY_TIMEOUT_MS = 10_000
@@ -192,8 +195,9 @@ class SqlStore:
         self._reads = Grouped(lambda: self._tx(write=False))
         self._writes = Grouped(lambda: self._tx(write=True))
         self._rows_of_feeds: set[str] | None = None  # see due_feeds
-        self._save_feed: sqlite.Insert | postgresql.Insert | None = None  # see save_feed_state
-        self._claim_statements: tuple[Executable, Executable] | None = None  # see _claims
+        # a statement per poll, each built once (building one cost more than running it)
+        self._save_feed = self._feed_upsert()
+        self._claim_first, self._claim_due = self._claims()
 
     @property
     def url(self) -> str:
@@ -292,29 +296,9 @@ class SqlStore:
             raise ValueError(
                 f"feed health {state.health!r}: expected one of {sorted(HEALTH_STATES)}"
             )
-        values = {
-            "etag": state.etag,
-            "last_modified": state.last_modified,
-            "next_poll_at": state.next_poll_at,
-            "last_polled_at": state.last_polled_at,
-            "failures": state.failures,
-            "last_status": state.last_status,
-            "last_error": state.last_error,
-            "last_new_item_at": state.last_new_item_at,
-            "cadence_s": state.cadence_s,
-            "health": state.health,
-            "item_gap_s": state.item_gap_s,
-            "ttl_s": state.ttl_s,
-        }
-        # One statement for every save, its values bound: building an upsert with
-        # the values in it was a fifth of the service's time in a cold ingest.
-        if self._save_feed is None:
-            insert = self._insert(feeds)
-            self._save_feed = insert.on_conflict_do_update(
-                index_elements=[feeds.c.url], set_={name: insert.excluded[name] for name in values}
-            )
-        stmt, params = self._save_feed, {"url": state.url, **values}
-        await self._writes.run(lambda conn: conn.execute(stmt, params))
+        params = {name: getattr(state, name) for name in _FEED_STATE_COLUMNS}
+        params["url"] = state.url
+        await self._writes.run(lambda conn: conn.execute(self._save_feed, params))
 
     async def due_feeds(self, urls: Sequence[str], now: datetime) -> list[DueFeed]:
         # Asked every scheduler tick: read only the rows that are due, not one
@@ -337,7 +321,7 @@ class SqlStore:
         ]
 
     async def claim_feed(self, url: str, now: datetime, until: datetime) -> bool:
-        first_time, if_due = self._claims()
+        first_time, if_due = self._claim_first, self._claim_due
         params = {"feed": url, "now": now, "until": until}
 
         async def claim(conn: AsyncConnection) -> bool:
@@ -350,12 +334,16 @@ class SqlStore:
             self._rows_of_feeds.add(url)  # it has a row now, won or not
         return won
 
+    def _feed_upsert(self) -> sqlite.Insert | postgresql.Insert:
+        """save_feed_state's statement: a feed's row, its state columns bound."""
+        insert = self._insert(feeds)
+        return insert.on_conflict_do_update(
+            index_elements=[feeds.c.url],
+            set_={name: insert.excluded[name] for name in _FEED_STATE_COLUMNS},
+        )
+
     def _claims(self) -> tuple[Executable, Executable]:
-        """claim_feed's statements, built once (a claim per poll; building them
-        each time cost more than running them): a first claim of a feed, and
-        one of a due feed."""
-        if self._claim_statements is not None:
-            return self._claim_statements
+        """claim_feed's statements: a first claim of a feed, and one of a due feed."""
         first_time = (
             self._insert(feeds)
             .values(url=bindparam("feed"), next_poll_at=bindparam("until"), failures=0)
@@ -371,8 +359,7 @@ class SqlStore:
             .values(next_poll_at=bindparam("until"))
             .returning(feeds.c.url)
         )
-        self._claim_statements = (first_time, if_due)
-        return self._claim_statements
+        return first_time, if_due
 
     # items and outbox ----------------------------------------------------
 
@@ -392,14 +379,7 @@ class SqlStore:
             raise ValueError(f"alerts {strays} are not about item {item.fingerprint}")
         mark_seen = (
             self._insert(seen_items)
-            .values(
-                fingerprint=item.fingerprint,
-                feed=item.feed,
-                title=item.title,
-                link=item.link,
-                seen_at=now,
-                last_seen_at=now,
-            )
+            .values(**_seen_row(item, now))
             .on_conflict_do_nothing(index_elements=[seen_items.c.fingerprint])
             .returning(seen_items.c.fingerprint)
         )
@@ -440,17 +420,7 @@ class SqlStore:
         """See ``Store.record_quiet``."""
         if not items:
             return
-        marks = [
-            {
-                "fingerprint": item.fingerprint,
-                "feed": item.feed,
-                "title": item.title,
-                "link": item.link,
-                "seen_at": now,
-                "last_seen_at": now,
-            }
-            for item in items
-        ]
+        marks = [_seen_row(item, now) for item in items]
         texts = [_text_row(item, now) for item in items]
         mark_seen = self._insert(seen_items).on_conflict_do_nothing(
             index_elements=[seen_items.c.fingerprint]
@@ -1024,6 +994,17 @@ def _filed_under(signature: bytes, link: str) -> tuple[int, ...]:
     except ValueError:
         return ()
     return tuple(sorted(set(story_keys(sig, link).all)))
+
+
+def _seen_row(item: Item, now: datetime) -> dict[str, Any]:
+    return {
+        "fingerprint": item.fingerprint,
+        "feed": item.feed,
+        "title": item.title,
+        "link": item.link,
+        "seen_at": now,
+        "last_seen_at": now,
+    }
 
 
 def _text_row(item: Item, now: datetime) -> dict[str, Any]:

@@ -213,7 +213,7 @@ async def test_weeks_of_news_and_the_database_stops_growing(run: Run, storage_ur
         for item in items:
             new[item.fingerprint] += 1
             titles[item.fingerprint] = item.title
-            await stages.matching.match(item)
+            await stages.matching.match_all([item])
 
     rounds = int(timedelta(days=DAYS) / ROUND)
     for n in range(1, rounds + 1):

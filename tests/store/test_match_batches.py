@@ -118,6 +118,6 @@ async def test_a_batch_and_the_same_items_one_by_one_alert_alike(
         item(50 + n, *story, feed="https://b.example.org/rss") for n, story in enumerate(OTHERS[2:])
     ]
     together = await matching.match_all(batch)
-    one_by_one = [p for it in alone for p in await matching.match(it)]
+    one_by_one = [p for it in alone for p in await matching.match_all([it])]
     assert [p.alert.title for p in together] == [t for t, _ in OTHERS[:2]]
     assert [p.alert.title for p in one_by_one] == [t for t, _ in OTHERS[2:3]]  # 3 an hour
