@@ -484,14 +484,9 @@ def stories(config: str | None, hours: float) -> None:
 
         store = await open_store(settings.storage)
         try:
-            rows = await store.stories_since(datetime.now(UTC) - timedelta(hours=hours))
-            by_story: dict[str, int] = {}
-            for row in rows:
-                by_story[row.story_id] = by_story.get(row.story_id, 0) + 1
+            since = datetime.now(UTC) - timedelta(hours=hours)
             shown = 0
-            for story_id, count in by_story.items():
-                if count < 2:
-                    continue
+            for story_id in await store.reported_stories(since, sources=2):
                 sources = await store.story_sources(story_id)
                 shown += 1
                 click.echo(sources[0].title)

@@ -125,7 +125,7 @@ class Store(Protocol):
         its alerts in the outbox. Returns the new outbox ids by channel.
 
         ``story``: the item belongs to that story; it is kept for
-        ``stories_since`` and ``story_sources``, and filed in the story index
+        ``reported_stories`` and ``story_sources``, and filed in the story index
         under its keys (``StoreUnit.story_candidates``). Each alert is for the story
         (the item's own fingerprint when ``story`` is None), and a story makes at
         most one alert per channel: an alert for a channel that already has one
@@ -140,9 +140,10 @@ class Store(Protocol):
         restart or a redelivery never re-alerts).
         """
 
-    async def stories_since(self, since: datetime) -> list[StoryRow]:
-        """Items recorded with a story after ``since``, oldest first (``newsmon
-        stories``)."""
+    async def reported_stories(self, since: datetime, sources: int = 2) -> list[str]:
+        """The stories with at least ``sources`` copies recorded after ``since``,
+        by their first such copy (``newsmon stories``): counted in the store,
+        which may hold a million story items."""
 
     async def story_sources(self, story_id: str) -> list[StorySource]:
         """Every recorded copy of a story, oldest first."""

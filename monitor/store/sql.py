@@ -466,26 +466,17 @@ class SqlStore:
             # two keys of one item, or two items of one key, may coincide: once is enough
             await conn.execute(self._insert(story_bands).on_conflict_do_nothing(), rows)
 
-    async def stories_since(
-        self, since: datetime, within: AsyncConnection | None = None
-    ) -> list[StoryRow]:
+    async def reported_stories(self, since: datetime, sources: int = 2) -> list[str]:
+        first = func.min(story_items.c.seen_at)
         query = (
-            select(story_items)
+            select(story_items.c.story)
             .where(story_items.c.seen_at > since)
-            .order_by(story_items.c.seen_at, story_items.c.fingerprint)
+            .group_by(story_items.c.story)
+            .having(func.count() >= sources)
+            .order_by(first, story_items.c.story)
         )
-        async with self._within(within, write=False) as conn:
-            rows = (await conn.execute(query)).all()
-        return [
-            StoryRow(
-                fingerprint=row.fingerprint,
-                story_id=row.story,
-                signature=bytes(row.signature),
-                link=row.link,
-                seen_at=row.seen_at,
-            )
-            for row in rows
-        ]
+        async with self._tx(write=False) as conn:
+            return list((await conn.execute(query)).scalars())
 
     async def story_sources(self, story_id: str) -> list[StorySource]:
         query = (
