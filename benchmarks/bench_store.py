@@ -5,6 +5,9 @@ Each worker is its own ``SqlStore`` (own engine and connections), as separate
 
 - record: the workers record N items, each with alerts for 3 channels; every
   item reaches two workers (a redelivery), so half the calls must find it seen.
+- record quiet: N other items that fire no rule, recorded as the service
+  records them, ``record_quiet`` on batches of up to 500 (one transaction a
+  batch); again every item reaches two workers, and each must be kept once.
 - deliver: the workers drain the outbox, ``claim_alerts`` then ``mark_delivered``
   for each claimed row, until nothing is pending.
 
@@ -36,8 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from monitor.core.alerts import Alert
 from monitor.core.items import Item
 from monitor.store.sql import SqlStore
+from monitor.stream.agents import ITEM_BATCH
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+T1 = T0 + timedelta(days=1)  # the quiet items' time: counted apart
 CHANNELS = ("mail", "chat", "sms")
 POSTGRES = "postgresql://newsmon:newsmon@127.0.0.1:5432/newsmon"
 
@@ -86,7 +91,7 @@ def make_alerts(it: Item) -> list[Alert]:
 
 async def record(stores: list[SqlStore], items: int) -> tuple[int, float]:
     async def worker(index: int) -> list[int]:
-        store, ids = stores[index], []
+        store, ids = stores[index], list[int]()
         for n in range(items):
             # item n goes to workers n % W and (n + 1) % W
             if index in {n % len(stores), (n + 1) % len(stores)}:
@@ -99,6 +104,26 @@ async def record(stores: list[SqlStore], items: int) -> tuple[int, float]:
     seconds = time.perf_counter() - start
     enqueued = [i for ids in results for i in ids]
     assert len(enqueued) == len(set(enqueued)) == items * len(CHANNELS), "alerts not enqueued once"
+    return items * 2, seconds
+
+
+async def record_quiet(stores: list[SqlStore], items: int, batch: int) -> tuple[int, float]:
+    first = 10 * items  # fingerprints apart from record()'s
+
+    async def worker(index: int) -> None:
+        mine = [
+            make_item(first + n)
+            for n in range(items)
+            if index in {n % len(stores), (n + 1) % len(stores)}
+        ]
+        for start in range(0, len(mine), batch):
+            await stores[index].record_quiet(mine[start : start + batch], T1)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(len(stores))))
+    seconds = time.perf_counter() - start
+    kept = await stores[0].count_items_since(T1)
+    assert kept == items, f"{kept} quiet items kept, not {items}"
     return items * 2, seconds
 
 
@@ -129,6 +154,8 @@ async def bench(backend: str, url: str, items: int, workers: int) -> list[Result
     try:
         ops, seconds = await record(stores, items)
         results = [Result(backend, "record_item", ops, seconds)]
+        ops, seconds = await record_quiet(stores, items, ITEM_BATCH)
+        results.append(Result(backend, "record_quiet", ops, seconds))
         ops, seconds = await deliver(stores, items * len(CHANNELS))
         results.append(Result(backend, "claim+deliver", ops, seconds))
         return results
