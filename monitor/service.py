@@ -104,6 +104,8 @@ async def _serve_websub(settings: Settings, stages: Stages, agents: Agents) -> A
         stages.pushing.verify, agents.push, settings.fetch.max_bytes, websub.callback or ""
     )
     try:
-        return await serve(app, websub.host, websub.port)
+        # Workers of one deployment on one host share the port (the kernel
+        # spreads the hubs' calls): any of them takes a push onto the items lane.
+        return await serve(app, websub.host, websub.port, shared=not settings.embedded)
     except OSError as exc:
         raise ConfigError(f"websub.listen {websub.listen}: cannot listen: {exc}") from exc

@@ -56,12 +56,15 @@ def websub_app(
     return root
 
 
-async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Serve ``app`` on host:port until the returned runner's ``cleanup``."""
+async def serve(
+    app: web.Application, host: str, port: int, *, shared: bool = False
+) -> web.AppRunner:
+    """Serve ``app`` on host:port until the returned runner's ``cleanup``.
+    ``shared``: other processes may serve the same port too (SO_REUSEPORT)."""
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, reuse_port=shared or None).start()
     except OSError:
         await runner.cleanup()
         raise
