@@ -22,7 +22,7 @@ from monitor.store import Store, open_store
 from monitor.store.schema import story_items
 from monitor.store.sql import SqlStore
 from tests.core.test_stories import load
-from tests.store.factories import T0, backend, cuts, inspect_db, item, load_snapshot
+from tests.store.factories import T0, cuts, inspect_db, item, load_snapshot
 
 HOUR = timedelta(hours=1)
 EV_TITLE = "EU to impose duties of up to 38% on Chinese EV imports"
@@ -115,11 +115,11 @@ async def test_items_recorded_in_one_transaction_find_each_other(store: Store) -
     assert len(await store.story_sources("wire:0")) == 3
 
 
+# Workers share PostgreSQL; on SQLite one process serializes its own steps.
+@pytest.mark.parametrize("storage_url", ["postgresql"], indirect=True)
 async def test_copies_matched_by_two_workers_at_once_make_one_story(
-    two_stores: tuple[SqlStore, SqlStore], storage_url: str
+    two_stores: tuple[SqlStore, SqlStore],
 ) -> None:
-    if backend(storage_url) == "sqlite":
-        pytest.skip("workers share PostgreSQL; on SQLite one process serializes its own steps")
     a, b = two_stores
     for n in range(5):
         copies = [news(f"{w}:{n}", f"{EV_TITLE} ({n})", EV_LEDE) for w in ("a", "b")]
