@@ -35,7 +35,30 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple, cast
 
-__all__ = ["Token", "fold", "is_unspaced", "join_words", "tokenize", "word_spans", "words"]
+__all__ = [
+    "NATIVE_WORDS",
+    "Token",
+    "fold",
+    "is_unspaced",
+    "join_words",
+    "python_word_spans",
+    "python_words",
+    "tokenize",
+    "word_spans",
+    "word_stream",
+    "words",
+]
+
+try:
+    # The same words in Rust (native/), from a table of how this module folds
+    # each character (change the folding here: run native/gen_fold_table.py);
+    # only used where its Unicode version is the one in force here (the
+    # matcher's native scan makes them too).
+    from monitor import _native
+
+    NATIVE_WORDS = unicodedata.unidata_version == _native.UNIDATA_VERSION
+except ImportError:  # not built (a checkout run in place): the Python path
+    NATIVE_WORDS = False
 
 
 def _mark_ranges() -> str:
@@ -228,9 +251,32 @@ def _plain_letters(data: bytes, plain: str, lowered: str) -> bool:
 
 def words(text: str) -> list[str]:
     """Just the folded words of ``text``: ``[t.word for t in tokenize(text)]``
-    without the offsets, and quicker. The common punctuation becomes spaces
-    (in UTF-8 bytes, where it is cheap) and the text is split at spaces; only
-    runs that are neither ASCII, plain letters nor CJK go through the regex."""
+    without the offsets, and quicker: in Rust where it can, else
+    :func:`python_words`."""
+    if NATIVE_WORDS:
+        stream = _native.stream(text)
+        if stream is not None:
+            return stream.split()
+    return python_words(text)
+
+
+def word_stream(text: str) -> str:
+    """The folded words of ``text`` as one string, a space before and after
+    each (" w1 w2 … wn "), or "" when it has none: what the matcher scans."""
+    if NATIVE_WORDS:
+        stream = _native.stream(text)
+        if stream is not None:
+            return stream
+    found = python_words(text)
+    return " " + " ".join(found) + " " if found else ""
+
+
+def python_words(text: str) -> list[str]:
+    """:func:`words` in Python (the path for the texts the native side hands
+    back, and the reference it is tested against beside tokenize()). The
+    common punctuation becomes spaces (in UTF-8 bytes, where it is cheap) and
+    the text is split at spaces; only runs that are neither ASCII, plain
+    letters nor CJK go through the regex."""
     _, plain, ascii_only = _prepared(text)
     if "'" not in plain:
         if ascii_only:
@@ -265,6 +311,15 @@ def word_spans(text: str, count: int | None = None) -> list[tuple[int, int]]:
     """Where each word of ``text`` is, as (start, end) character offsets: those
     of ``tokenize(text)``, without a Token for each. ``count``: the number of
     words of ``text``, when the caller knows it (``len(words(text))``)."""
+    if NATIVE_WORDS:
+        spans = _native.spans(text)
+        if spans is not None:
+            return spans
+    return python_word_spans(text, count)
+
+
+def python_word_spans(text: str, count: int | None = None) -> list[tuple[int, int]]:
+    """:func:`word_spans` in Python."""
     data, plain, ascii_only = _prepared(text)
     if (ascii_only and "'" not in plain) or _plain_letters(data, plain, plain.lower()):
         if "'" in text or "\u2019" in text:
@@ -275,7 +330,7 @@ def word_spans(text: str, count: int | None = None) -> list[tuple[int, int]]:
         # tokenize()'s own regex (CJK a character a word); with as many words
         # as words() finds, tokenize() dropped none of these (none folds away)
         spans = [m.span() for m in _WORD.finditer(lowered)]
-        if len(spans) == (len(words(text)) if count is None else count):
+        if len(spans) == (len(python_words(text)) if count is None else count):
             return spans
     return [(t.start, t.end) for t in tokenize(text)]
 
