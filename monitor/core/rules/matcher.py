@@ -37,8 +37,6 @@ from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
-import ahocorasick_rs
-
 from monitor.core.alerts import Fired
 from monitor.core.rules.highlight import snippet
 from monitor.core.rules.model import Entity, Rule, RuleFile
@@ -55,7 +53,8 @@ from monitor.core.rules.query import (
     Term,
     parse_query,
 )
-from monitor.core.text import Token, tokenize, word_spans, words
+from monitor.core.rules.scanning import Automaton, KeyHit
+from monitor.core.text import Token, tokenize, word_spans
 from monitor.errors import RuleError
 
 __all__ = ["EMPTY_RULESET", "Match", "RuleSet", "Scan", "Span", "compile_ruleset"]
@@ -124,6 +123,9 @@ class _Item(ABC):
         return sorted({r for tid in present for r in occ[tid]})
 
 
+_NOTHING: tuple[str, list[KeyHit], set[int]] = ("", [], set())
+
+
 class _ScannedItem(_Item):
     """An item scanned by a rule set's automaton: per field, the scanned string
     of its words and the automaton's hits (term id, start, end) in it."""
@@ -144,18 +146,17 @@ class _ScannedItem(_Item):
         self.streams: dict[str, str] = {}
         self.hits: dict[str, list[tuple[int, int, int]]] = {}
         present: list[frozenset[int] | set[int]] = []
-        automaton = rules._automaton
+        assert rules._automaton is not None  # items of rules without terms are _EmptyItem
+        scan = rules._automaton.scan
         for f in FIELDS:
             text = fields.get(f) if f in rules._scan else None
-            found = words(text) if text else None
-            if not found:
+            stream, hits, tids = scan(text) if text else _NOTHING
+            if not stream:
                 present.append(frozenset())
                 continue
-            stream = " " + " ".join(found) + " "
-            hits = automaton.find_matches_as_indexes(stream, True)
             self.streams[f] = stream
             self.hits[f] = hits
-            present.append(set(map(_TERM_ID, hits)))
+            present.append(tids)
         present.append(present[0] | present[1] | present[2])
         self.views = tuple(present)
         self.memo = {}
@@ -809,13 +810,8 @@ class RuleSet:
         self._always = tuple(always)
         self._scan = frozenset(compiler.fields_used)
         self._term_lengths = tuple(len(t.words) for t in compiler.terms)
-        self._automaton: Any = (
-            ahocorasick_rs.AhoCorasick(
-                [_automaton_key(t) for t in compiler.terms],
-                matchkind=ahocorasick_rs.MatchKind.Standard,
-            )
-            if compiler.terms
-            else None
+        self._automaton = (
+            Automaton([_automaton_key(t) for t in compiler.terms]) if compiler.terms else None
         )
 
     def __repr__(self) -> str:

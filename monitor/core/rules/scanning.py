@@ -1,0 +1,66 @@
+"""The matcher's automaton: every term's key (see :mod:`.matcher`) in one
+Aho-Corasick automaton, and each field scanned once as the string
+" w1 w2 … wn " of its folded words.
+
+In Rust (``monitor._native``) where it is built: a field's words are made and
+scanned in one call, without handing them to Python and back; a text the
+native tokenizer hands back (see :mod:`monitor.core.text`) is folded in Python
+and its words scanned natively. Without the native module, ahocorasick_rs
+scans Python's words: the same crate's automaton, and the reference the native
+one is tested against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from operator import itemgetter
+
+import ahocorasick_rs
+
+from monitor.core.text import NATIVE_WORDS, word_stream
+
+try:
+    from monitor import _native
+
+    NATIVE = True
+except ImportError:  # not built (a checkout run in place)
+    NATIVE = False
+
+__all__ = ["Automaton", "KeyHit"]
+
+KeyHit = tuple[int, int, int]  # key id, start, end: characters of the stream
+_TERM_ID = itemgetter(0)
+
+
+class Automaton:
+    """Keys (non-empty strings) whose ids are their positions in ``keys``."""
+
+    def __init__(self, keys: Sequence[str], *, reference: bool = False) -> None:
+        """``reference``: ahocorasick_rs over Python's words, even where the
+        native module is built."""
+        self._native = _native.Automaton(list(keys)) if NATIVE and not reference else None
+        self._reference = (
+            None
+            if self._native is not None
+            else ahocorasick_rs.AhoCorasick(list(keys), matchkind=ahocorasick_rs.MatchKind.Standard)
+        )
+        self._native_words = NATIVE_WORDS and self._native is not None
+
+    def scan(self, text: str) -> tuple[str, list[KeyHit], set[int]]:
+        """``text``'s stream (" w1 w2 … wn ", "" when it has no words), every
+        occurrence of every key in it (overlapping ones too) in the
+        automaton's order, and the ids of the keys that occur."""
+        if self._native_words:
+            assert self._native is not None
+            scanned = self._native.scan_text(text)
+            if scanned is not None:
+                return scanned
+        stream = word_stream(text)
+        if not stream:
+            return "", [], set()
+        if self._native is not None:
+            hits, tids = self._native.scan_stream(stream)
+            return stream, hits, tids
+        assert self._reference is not None
+        hits = self._reference.find_matches_as_indexes(stream, True)
+        return stream, hits, set(map(_TERM_ID, hits))
