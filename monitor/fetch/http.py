@@ -7,8 +7,9 @@ in one line. What it guarantees:
 - conditional GET from the validators it is given (If-None-Match,
   If-Modified-Since); a 304 is a result without a body and without an error;
 - at most ``per_host`` requests at a time to one host, and at most
-  ``max_connections`` in all; when more wait, the quick feeds go first
-  (``monitor.fetch.slots``), so slow and dead ones do not hold up the rest;
+  ``max_connections`` in all; when more wait, the slots are shared out by use,
+  among a host's feeds and among the hosts (``monitor.fetch.slots``), so slow
+  and dead feeds do not hold up quick ones;
 - a connect timeout and a total timeout per request (the total covers
   redirects and reading the body, not the wait for a free slot);
 - bodies decompressed (gzip, deflate) and capped at ``max_bytes`` while being
@@ -41,8 +42,6 @@ ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 _CHUNK = 64 * 1024
-# what a feed never fetched before is expected to take, for its place in line
-FIRST_FETCH_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,11 +192,13 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
 
-        # the host's slot first: a poll waiting for a busy host holds no slot of all
-        expected = self._took.get(url, FIRST_FETCH_S)
+        # the host's slot first: a poll waiting for a busy host holds no slot of all;
+        # shared fairly among the host's feeds, then among the hosts
+        expected = self._took.get(url)  # None: never fetched
+        host = parsed.host.lower()
         async with (
-            self._host_slots(parsed.host.lower()).slot(expected),
-            self._all.slot(expected),
+            self._host_slots(host).slot(url, expected),
+            self._all.slot(host, expected),
             self._timed(url),
         ):
             try:
