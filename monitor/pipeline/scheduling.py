@@ -9,6 +9,10 @@ stage.
 No more polls start than the request budget allows (``fetch.max_requests_per_second``):
 when more feeds are due, the most overdue in their own intervals go first and
 the others wait for the next tick (``monitor.core.schedule``).
+
+A scheduler that ticks every so often asks a little ahead, to the next tick:
+``next_due_at`` says when the first feed due before then is, so it can wake
+for it (a feed polled every second would otherwise wait up to a whole tick).
 """
 
 from __future__ import annotations
@@ -49,12 +53,20 @@ class Scheduling:
         self.lease = max(MIN_POLL_LEASE, timedelta(seconds=2 * fetch_timeout))
         self.clock = clock
         self.budget = budget
+        # from the last call of due(): the first feed due within its ahead_s
+        self.next_due_at: datetime | None = None
 
-    async def due(self) -> list[PollRequest]:
+    async def due(self, ahead_s: float = 0.0) -> list[PollRequest]:
         """Claim the feeds that are due now, the most overdue first, as many as
-        the budget allows: a poll request for each one won."""
+        the budget allows: a poll request for each one won. ``next_due_at`` is
+        then when the next feed is due, if that is within ``ahead_s`` seconds."""
         now = self.clock()
-        due = most_overdue_first(await self.store.due_feeds(self.feeds, now), now)
+        listed = await self.store.due_feeds(self.feeds, now + timedelta(seconds=ahead_s))
+        later = [f.next_poll_at for f in listed if f.next_poll_at and f.next_poll_at > now]
+        self.next_due_at = min(later, default=None)
+        due = most_overdue_first(
+            [f for f in listed if f.next_poll_at is None or f.next_poll_at <= now], now
+        )
         allowed = len(due) if self.budget is None else self.budget.available(now)
         chosen = due[:allowed]
         # claimed at once, so the store commits the claims together

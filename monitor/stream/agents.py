@@ -33,8 +33,11 @@ log = logging.getLogger("newsmon.pipeline")
 BATCH = 64  # messages an agent takes at once and works on concurrently
 ITEM_BATCH = 500  # items matched, and the quiet ones recorded, together
 # How often the due feeds are claimed: a feed polled every second would wait
-# for the next whole-second tick and be polled every two.
+# for the next whole-second tick and be polled every two. Sooner when a feed
+# falls due before the next tick: the scheduler wakes for it (a little after,
+# so the feed is due by the store's clock too).
 SCHEDULE_EVERY = 0.25
+SCHEDULE_WAKE_AFTER = 0.005
 # How often each worker prunes what retention no longer keeps (and once at
 # start, so a service that was down a while catches up at once).
 PRUNE_EVERY = timedelta(hours=1)
@@ -57,8 +60,7 @@ class Agents:
     def register(self, app: faust.App) -> None:
         """Attach the agents and timers to ``app``."""
         schedule = self.schedule if self.embedded else self._lead(app.is_leader)
-        app.task(schedule)  # at once: a timer's first tick comes only after its interval
-        app.timer(SCHEDULE_EVERY, name="newsmon.schedule")(schedule)
+        app.task(self._scheduling(schedule))
         app.timer(5.0, name="newsmon.retry")(self.retry)
         if self.stages.pushing is not None:  # every worker: the store shares the rows out
             app.timer(1.0, name="newsmon.websub")(self.subscribe)
@@ -90,25 +92,44 @@ class Agents:
         return True
 
     # -- timers ----------------------------------------------------------------
-    async def schedule(self) -> None:
-        """Send a poll request for every feed that is due."""
+    def _scheduling(self, tick: Callable[[], Awaitable[float]]) -> Callable[[], Awaitable[None]]:
+        """The scheduler's loop: a tick at once (a timer's first comes only after
+        its interval), then each when the last one said."""
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(await tick())
+
+        return loop
+
+    async def schedule(self) -> float:
+        """Send a poll request for every feed that is due. Seconds until the
+        next tick: ``SCHEDULE_EVERY``, or less when a feed falls due sooner."""
         if self.stopping:
-            return
+            return SCHEDULE_EVERY
+        scheduling = self.stages.scheduling
+        started = scheduling.clock()
         with self._busy():
-            requests = await self.stages.scheduling.due()
+            requests = await scheduling.due(SCHEDULE_EVERY)
             # A claimed feed is leased; a request lost before the broker has it would
             # leave the feed unpolled until the lease ends, so wait for the broker.
             await self._send_all(
                 self.lanes.poll_requests, ((r.url, _poll_message(r)) for r in requests)
             )
+        now = scheduling.clock()
+        wait = SCHEDULE_EVERY - (now - started).total_seconds()  # ticks keep their pace
+        if scheduling.next_due_at is not None:
+            until = (scheduling.next_due_at - now).total_seconds() + SCHEDULE_WAKE_AFTER
+            wait = min(wait, until)
+        return max(0.0, wait)
 
-    def _lead(self, is_leader: Callable[[], bool]) -> Callable[[], Awaitable[None]]:
+    def _lead(self, is_leader: Callable[[], bool]) -> Callable[[], Awaitable[float]]:
         """The scheduler of a distributed deployment: it runs on the leader only.
 
         Faust elects the leader; this says so in the log whenever it changes.
         """
 
-        async def tick() -> None:
+        async def tick() -> float:
             leading = is_leader()
             if leading != self.leading:
                 self.leading = leading
@@ -116,8 +137,7 @@ class Agents:
                     "leader: this worker %s",
                     "schedules the feeds" if leading else "no longer schedules the feeds",
                 )
-            if leading:
-                await self.schedule()
+            return await self.schedule() if leading else SCHEDULE_EVERY
 
         return tick
 
