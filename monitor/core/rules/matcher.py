@@ -10,13 +10,16 @@ scanned once as the string " w1 w2 … wn " of its folded words, so keys match
 on whole words except where a ``*`` lets them run into a longer one.
 
 Matching an item scans its fields and keeps, per field, the set of the terms
-that occur. A rule is tried only when one of its *anchors* occurs: a set of its
-terms of which at least one must occur for it to be true (the rarest-looking
-side of an AND, every side of an OR). Each rule's test is compiled to one
-Python expression over those sets, so trying one costs a few set look-ups.
-A rule that is true on empty text (``NOT x`` and the like) is tried on every
-item. Where terms occur (token ranges) is worked out only when a ``NEAR``
-asks, or when the spans of a match are read.
+that occur. A rule requires sets of its terms, each with one that must occur
+for it to be true (every side of an AND, both sides of a NEAR, the union of an
+OR's sides), and is tried only when its *anchors* occur: a term of the
+rarest-looking set (found through one index of every rule's), then a term of
+the next (looked up for the rules found). A rule that is no more than those
+sets (``a AND (b OR c)``, a list of terms) is true then, untested. Each other
+rule's test is compiled to one Python expression over the term sets, so trying
+one costs a few set look-ups. A rule that is true on empty text (``NOT x`` and
+the like) is tried on every item. Where terms occur (token ranges) is worked
+out only when a ``NEAR`` asks, or when the spans of a match are read.
 
 Spans are the character ranges, in the original field text, of the positive
 terms that made a rule true: every occurrence of each term under a true AND,
@@ -32,8 +35,8 @@ from abc import ABC, abstractmethod
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
-from itertools import compress
-from operator import itemgetter
+from itertools import accumulate, compress, repeat
+from operator import add, itemgetter, not_
 from types import MappingProxyType
 from typing import Any
 
@@ -67,7 +70,11 @@ _VIEW[DEFAULT_FIELDS] = len(FIELDS)
 _SNIPPET_FALLBACK = ("summary", "content", "title")
 _SNIPPET_PREFERENCE = ("summary", "content", "title")
 _TERM_ID = itemgetter(0)
+_COST = itemgetter(0)
 _START = itemgetter(1)
+_FIRST = itemgetter(0)
+_NEXT = (1).__add__
+_END = itemgetter(1)
 
 Range = tuple[int, int]  # token indexes [first, end) within one field
 Occurrences = dict[int, dict[str, list[Range]]]  # term id -> field -> ranges
@@ -121,6 +128,12 @@ class _Item(ABC):
         if len(present) == 1:
             return occ[next(iter(present))]  # in order already
         return sorted({r for tid in present for r in occ[tid]})
+
+    def both(
+        self, left: frozenset[int], right: frozenset[int], either: frozenset[int], field: str
+    ) -> tuple[list[Range], list[Range]]:
+        """``ranges`` of two sets of terms (whose union is ``either``) in one field."""
+        return self.ranges(left, field), self.ranges(right, field)
 
 
 _NOTHING: tuple[str, list[KeyHit], set[int]] = ("", [], set())
@@ -189,22 +202,43 @@ class _ScannedItem(_Item):
             found = self._ranges[key] = self._locate(tids, field)
         return found
 
+    def both(
+        self, left: frozenset[int], right: frozenset[int], either: frozenset[int], field: str
+    ) -> tuple[list[Range], list[Range]]:
+        # the two sides of a NEAR found in one pass over the field's hits
+        found = self._ranges
+        if (field, left) not in found and (field, right) not in found:
+            tids, where = self._picked(either, field)
+            lefts = found[(field, left)] = sorted(
+                set(compress(where, map(left.__contains__, tids)))
+            )
+            rights = found[(field, right)] = sorted(
+                set(compress(where, map(right.__contains__, tids)))
+            )
+            return lefts, rights
+        return self.ranges(left, field), self.ranges(right, field)
+
     def _locate(self, tids: frozenset[int], field: str) -> list[Range]:
         """Where ``tids`` occur in ``field``, from the hits of those terms only
         (picked out in C): a field may hold hundreds of hits."""
         occ = self._occurrences.get(field)
         if occ is not None:
             return super().ranges(tids, field)
+        return sorted(set(self._picked(tids, field)[1]))
+
+    def _picked(self, tids: frozenset[int], field: str) -> tuple[list[int], list[Range]]:
+        """The hits of ``tids`` in ``field`` by start: their term ids, and
+        their token ranges (each once per hit)."""
         hits = self.hits.get(field, ())
         picked = sorted(compress(hits, map(tids.__contains__, map(_TERM_ID, hits))), key=_START)
-        stream, lengths = self.streams.get(field, ""), self._lengths
-        found: set[Range] = set()
-        first, counted = -1, 0
-        for tid, start, _ in picked:  # spaces counted as in occurrences()
-            first += stream.count(" ", counted, start + 1)
-            counted = start + 1
-            found.add((first, first + lengths[tid]))
-        return sorted(found)
+        stream = self.streams.get(field, "")
+        # spaces counted as in occurrences(), from one hit to the next, in C
+        upto = list(map(_NEXT, map(_START, picked)))
+        spaces = map(stream.count, repeat(" "), [0, *upto], upto)
+        firsts = list(accumulate(spaces, initial=-1))[1:]
+        picked_tids = list(map(_TERM_ID, picked))
+        ends = map(add, firsts, map(self._lengths.__getitem__, picked_tids))
+        return picked_tids, list(zip(firsts, ends, strict=True))
 
     def spans(self, field: str) -> list[tuple[int, int]]:
         found = self._spans.get(field)
@@ -388,10 +422,14 @@ class _Eval(ABC):
         return False
 
     @abstractmethod
-    def anchors(self) -> Anchors | None:
-        """Terms at least one of which occurs (in the view given with it)
-        whenever the node is true; None when the node can be true with none of
-        its terms present (under a NOT)."""
+    def requires(self) -> list[Anchors]:
+        """Sets of terms (each with the view it is looked up in) that each have
+        one that occurs whenever the node is true; none known for a NOT."""
+
+    def exact(self) -> bool:
+        """Whether the node is true exactly when each set it ``requires`` has
+        a term that occurs: then a rule of it needs no test past its anchors."""
+        return False
 
 
 def _collect_ranges(
@@ -434,8 +472,11 @@ class _Leaf(_Eval):
     def code(self, ctx: _Code) -> str:
         return f"{self.tid} in {ctx.view(self.fields)}"
 
-    def anchors(self) -> Anchors:
-        return self.cost, frozenset(((_VIEW[self.fields], self.tid),))
+    def requires(self) -> list[Anchors]:
+        return [(self.cost, frozenset(((_VIEW[self.fields], self.tid),)))]
+
+    def exact(self) -> bool:
+        return True
 
 
 class _AnyLeaf(_Eval):
@@ -457,9 +498,12 @@ class _AnyLeaf(_Eval):
     def code(self, ctx: _Code) -> str:
         return ctx.any_of(self.tids, self.fields)
 
-    def anchors(self) -> Anchors:
+    def requires(self) -> list[Anchors]:
         view = _VIEW[self.fields]
-        return self.cost, frozenset((view, tid) for tid in self.tids)
+        return [(self.cost, frozenset((view, tid) for tid in self.tids))]
+
+    def exact(self) -> bool:
+        return True
 
 
 class _All(_Eval):
@@ -481,10 +525,12 @@ class _All(_Eval):
     def code(self, ctx: _Code) -> str:
         return " and ".join(f"({c.code(ctx)})" for c in _cheap_first(self.children))
 
-    def anchors(self) -> Anchors | None:
-        # every child must hold: any one child's anchors will do; the rarest
-        found = [a for a in (c.anchors() for c in self.children) if a is not None]
-        return min(found, key=itemgetter(0)) if found else None
+    def requires(self) -> list[Anchors]:
+        # every child must hold, and so must what each requires
+        return [a for c in self.children for a in c.requires()]
+
+    def exact(self) -> bool:
+        return all(c.exact() for c in self.children)
 
 
 class _Any(_Eval):
@@ -507,14 +553,18 @@ class _Any(_Eval):
     def code(self, ctx: _Code) -> str:
         return " or ".join(f"({c.code(ctx)})" for c in _cheap_first(self.children))
 
-    def anchors(self) -> Anchors | None:
-        cost, tids = 0.0, frozenset[tuple[int, int]]()
-        for c in self.children:
-            found = c.anchors()
-            if found is None:
-                return None
-            cost, tids = cost + found[0], tids | found[1]
-        return cost, tids
+    def requires(self) -> list[Anchors]:
+        # One child holds, so one of the rarest sets of each child is met, and
+        # one of the next rarest: (a AND b) OR (c AND d) requires a|c and b|d.
+        found = [sorted(c.requires(), key=_COST) for c in self.children]
+        depth = min(2, *map(len, found))
+        return [
+            (sum(f[k][0] for f in found), frozenset().union(*(f[k][1] for f in found)))
+            for k in range(depth)
+        ]
+
+    def exact(self) -> bool:
+        return all(c.exact() and len(c.requires()) == 1 for c in self.children)
 
 
 class _Not(_Eval):
@@ -535,15 +585,15 @@ class _Not(_Eval):
     def code(self, ctx: _Code) -> str:
         return f"not ({self.child.code(ctx)})"
 
-    def anchors(self) -> None:
-        return None
+    def requires(self) -> list[Anchors]:
+        return []
 
 
 class _Near(_Eval):
     """An occurrence of ``left`` and one of ``right`` in one field, disjoint, at
     most ``distance`` words apart, in either order."""
 
-    __slots__ = ("cost", "distance", "fields", "left", "right")
+    __slots__ = ("cost", "distance", "either", "fields", "left", "right")
 
     def __init__(
         self,
@@ -555,6 +605,7 @@ class _Near(_Eval):
     ) -> None:
         self.left = frozenset(left)
         self.right = frozenset(right)
+        self.either = self.left | self.right
         self.fields = fields
         self.distance = distance
         self.cost = cost
@@ -563,7 +614,7 @@ class _Near(_Eval):
         view = item.views[_VIEW[(field,)]]
         if self.left.isdisjoint(view) or self.right.isdisjoint(view):
             return None
-        return item.ranges(self.left, field), item.ranges(self.right, field)
+        return item.both(self.left, self.right, self.either, field)
 
     def _pairs(self, item: _Item, field: str) -> Iterator[tuple[Range, Range]]:
         sides = self._sides(item, field)
@@ -591,6 +642,10 @@ class _Near(_Eval):
             everywhere = views[_VIEW[DEFAULT_FIELDS]]
             if self.left.isdisjoint(everywhere) or self.right.isdisjoint(everywhere):
                 return False
+        return self.near(item)
+
+    def near(self, item: _Item) -> bool:
+        """The test, past the quick no."""
         n = self.distance
         for f in self.fields:
             sides = self._sides(item, f)
@@ -599,8 +654,8 @@ class _Near(_Eval):
             lefts, rights = sides
             # the same pairs as _pairs finds: a right starting within n words
             # after a left ends, or ending within n words before it starts
-            starts = [r[0] for r in rights]
-            ends = sorted(r[1] for r in rights)
+            starts = list(map(_FIRST, rights))
+            ends = sorted(map(_END, rights))
             for first, end in lefts:
                 if bisect_right(starts, end + n) > bisect_left(starts, end):
                     return True
@@ -618,14 +673,21 @@ class _Near(_Eval):
         return True
 
     def code(self, ctx: _Code) -> str:
-        ctx.nears.append(self.test)
-        return f"N[{len(ctx.nears) - 1}](x)"
+        ctx.nears.append(self.near)
+        # the quick no first, with what each side's presence looked up is remembered
+        sides = " and ".join(
+            f"({ctx.any_of(tids, self.fields)})" for tids in (self.left, self.right)
+        )
+        return f"{sides} and N[{len(ctx.nears) - 1}](x)"
 
-    def anchors(self) -> Anchors:
-        # both sides must occur, in the same field: either side will do
-        left, right = self.cost
-        cost, tids = (left, self.left) if left <= right else (right, self.right)
-        return cost, frozenset((_VIEW[(f,)], tid) for f in self.fields for tid in tids)
+    def requires(self) -> list[Anchors]:
+        # both sides must occur, in the fields they are looked for in (which
+        # for all three text fields is one look-up, not three)
+        view = _VIEW[self.fields]
+        return [
+            (cost, frozenset((view, tid) for tid in tids))
+            for cost, tids in zip(self.cost, (self.left, self.right), strict=True)
+        ]
 
 
 # ---------------------------------------------------------------- compiling
@@ -751,6 +813,30 @@ def _anywhere(tids: frozenset[int]) -> frozenset[tuple[int, int]]:
     )
 
 
+def _by_view(
+    anchored: Mapping[tuple[int, int], list[int]],
+) -> tuple[tuple[int, frozenset[int], dict[int, tuple[int, ...]]], ...]:
+    """Per view: the anchor terms, and the rules each anchors."""
+    by_view: dict[int, dict[int, tuple[int, ...]]] = {}
+    for (view, tid), indexes in anchored.items():
+        by_view.setdefault(view, {})[tid] = tuple(indexes)
+    return tuple((v, frozenset(rules), rules) for v, rules in sorted(by_view.items()))
+
+
+def _one_view(
+    anchors: frozenset[tuple[int, int]], widen: bool = True
+) -> tuple[int, frozenset[int]] | None:
+    """Anchors as terms of one view: those of a field are in the view of all
+    three text fields too (``widen``); None if no one view holds them."""
+    views = {view for view, _ in anchors}
+    tids = frozenset(tid for _, tid in anchors)
+    if len(views) == 1:
+        return views.pop(), tids
+    if widen and _VIEW[("feed",)] not in views:
+        return _VIEW[DEFAULT_FIELDS], tids
+    return None
+
+
 def _automaton_key(term: Term) -> str:
     return ("" if term.suffix else " ") + " ".join(term.words) + ("" if term.prefix else " ")
 
@@ -785,28 +871,49 @@ class RuleSet:
         )
         compiler = _Compiler(self._entities)
         evals: list[_Eval] = []
-        anchored: dict[tuple[int, int], list[int]] = {}
+        first: dict[tuple[int, int], list[int]] = {}
+        then: list[tuple[int, frozenset[int]]] = []
         always: list[int] = []
+        single: list[int] = []
+        exact: list[int] = []
         empty = _EmptyItem()
         for index, rule in enumerate(self.rules):
             evaluator, used = compiler.rule(rule)
             evals.append(evaluator)
+            then.append((0, frozenset()))
             if evaluator.test(empty):
                 always.append(index)  # true with no term present: tried on every item
                 continue
-            found = evaluator.anchors()
+            # A rule is tried when its rarest anchors occur, and one of the
+            # terms it requires next (looked up in one view) does.
+            found = sorted(evaluator.requires(), key=_COST)
             # (a NOT of a NOT has no anchors, yet one of its terms must occur somewhere)
-            for key in found[1] if found is not None else _anywhere(used):
-                anchored.setdefault(key, []).append(index)
+            anchors = [a for _, a in found] or [_anywhere(used)]
+            for key in anchors[0]:
+                first.setdefault(key, []).append(index)
+            second = next(filter(None, map(_one_view, anchors[1:])), None)
+            if second is None:
+                single.append(index)
+            else:
+                then[index] = second
+            if evaluator.exact() and (
+                len(found) == 1
+                or (
+                    len(found) == 2
+                    and second is not None
+                    and second == _one_view(anchors[1], False)
+                )
+            ):
+                exact.append(index)  # true whenever its anchors occur
         self._evals = tuple(evals)
         self._tests = _compiled_tests(evals)
         self._index = {rule.name: i for i, rule in enumerate(self.rules)}
         self._tids: Mapping[Term, int] = MappingProxyType(compiler.tids)
-        by_view: dict[int, dict[int, tuple[int, ...]]] = {}
-        for (view, tid), indexes in anchored.items():
-            by_view.setdefault(view, {})[tid] = tuple(indexes)
-        # per view: the anchor terms, and the rules each anchors
-        self._anchored = tuple((v, frozenset(rules), rules) for v, rules in by_view.items())
+        self._first = _by_view(first)
+        self._then_view = tuple(v for v, _ in then)
+        self._then_tids = tuple(t for _, t in then)
+        self._single = frozenset(single)
+        self._exact = frozenset(exact)
         self._always = tuple(always)
         self._scan = frozenset(compiler.fields_used)
         self._term_lengths = tuple(len(t.words) for t in compiler.terms)
@@ -823,15 +930,32 @@ class RuleSet:
         if not self.rules:
             return []
         item = _ScannedItem(self, fields) if self._automaton is not None else _EmptyItem(fields)
+        return self._evaluate(item)
+
+    def _evaluate(self, item: _Item) -> list[Match]:
+        """The rules that match a scanned item."""
         views = item.views
-        candidates = set(self._always)
-        for view, anchors, rules_of in self._anchored:
-            # the rules each present anchor stands for, gathered in C
-            candidates.update(*map(rules_of.__getitem__, anchors.intersection(views[view])))
-        tests, rules, evals = self._tests, self.rules, self._evals
-        return [
-            Match(rules[i], evals[i], item) for i in sorted(candidates) if tests[i](views, item)
-        ]
+        # the rules each present anchor stands for, gathered in C
+        first: set[int] = set()
+        for view, anchors, rules_of in self._first:
+            first.update(*map(rules_of.__getitem__, anchors.intersection(views[view])))
+        candidates = first.intersection(self._single)
+        paired = tuple(first.difference(self._single))
+        if paired:  # and their second anchors, looked up in C too
+            view_of, tids_of = self._then_view, self._then_tids
+            absent = map(
+                frozenset.isdisjoint,
+                map(tids_of.__getitem__, paired),
+                map(views.__getitem__, map(view_of.__getitem__, paired)),
+            )
+            candidates.update(compress(paired, map(not_, absent)))
+        fired = candidates.intersection(self._exact)
+        maybe = candidates.difference(self._exact)
+        maybe.update(self._always)
+        tests = self._tests
+        fired.update([i for i in maybe if tests[i](views, item)])
+        rules, evals = self.rules, self._evals
+        return [Match(rules[i], evals[i], item) for i in sorted(fired)]
 
     def scan(self, fields: Mapping[str, str]) -> Scan:
         """Where the terms of this set occur in an item's fields (only the fields
