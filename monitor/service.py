@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-
-from aiohttp.web import AppRunner
+from typing import TYPE_CHECKING
 
 from monitor.config import Settings
 from monitor.errors import ConfigError
@@ -17,11 +16,13 @@ from monitor.notify.deliver import Deliverer
 from monitor.notify.templatebook import TemplateBook
 from monitor.pipeline import Stages
 from monitor.push.hub import HubClient
-from monitor.push.server import serve, websub_app
 from monitor.rules.rulebook import Rulebook
 from monitor.store import open_store
 from monitor.stream.agents import Agents
-from monitor.stream.app import create_topics, make_app, make_lanes
+from monitor.stream.app import create_topics, make_app, make_lanes, unmarked
+
+if TYPE_CHECKING:  # aiohttp's server side is only needed with websub:
+    from aiohttp.web import AppRunner
 
 log = logging.getLogger("newsmon")
 
@@ -66,7 +67,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 hub=hub,
             )
             agents = Agents(stages, lanes, embedded=settings.embedded)
-            agents.register(app)
+            with unmarked():
+                agents.register(app)
             callbacks = await _serve_websub(settings, stages, agents)
             if not settings.embedded:
                 await create_topics(settings)
@@ -99,6 +101,8 @@ async def _serve_websub(settings: Settings, stages: Stages, agents: Agents) -> A
     """The endpoint WebSub hubs call back, when ``websub:`` is on."""
     if stages.pushing is None:
         return None
+    from monitor.push.server import serve, websub_app
+
     websub = settings.websub
     app = websub_app(
         stages.pushing.verify, agents.push, settings.fetch.max_bytes, websub.callback or ""

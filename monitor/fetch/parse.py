@@ -34,10 +34,6 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin
 
-import feedparser
-import feedparser_rs
-from feedparser.mixin import _FeedParserMixin
-
 from monitor.core.items import Item, html_to_text, normalise_entry
 from monitor.core.schedule import feed_ttl_s
 from monitor.core.websub import link_pairs
@@ -86,6 +82,8 @@ def parse_feed(
     }
     parsed = _parse_fast(body, content_type, base_url or url)
     if parsed is None:
+        import feedparser
+
         try:
             parsed = feedparser.parse(body, response_headers=headers, **_PLAIN_TEXT_ONLY)
         except Exception as exc:  # a feedparser bug must not take the worker down
@@ -134,6 +132,8 @@ def _parse_fast(body: bytes, content_type: str | None, base_url: str) -> Any | N
     charsets = {_charset(content_type), declared and declared[1].decode("ascii").lower()}
     if not charsets <= {None, "utf-8", "utf8"}:
         return None
+    import feedparser_rs
+
     try:
         # links stay as written: normalise_entry resolves them against the
         # URL the feed came from, as feedparser does
@@ -186,7 +186,7 @@ def _construct(text: Any, guess: bool = False) -> dict[str, Any] | None:
     if text is None:
         return None
     kind = text.type
-    if guess and not _FeedParserMixin.looks_like_html(text.value):
+    if guess and not _looks_like_html(text.value):
         kind = "text/plain"
     return {"type": kind, "value": text.value}
 
@@ -229,7 +229,18 @@ def _describe(exc: object) -> str:
 
 
 def _warm_up() -> None:
-    """Nothing: submitted only to have the pool start its workers."""
+    """Submitted at start to have the pool start its workers: they import the
+    parsers then, not on the first feed. (The service's own process never
+    parses, so it does not import them: a tenth of a second of its start.)"""
+    import feedparser_rs  # noqa: F401
+
+    _looks_like_html("")
+
+
+def _looks_like_html(text: str) -> bool:
+    from feedparser.mixin import _FeedParserMixin  # imports feedparser
+
+    return bool(_FeedParserMixin.looks_like_html(text))
 
 
 def _init_worker(parent: int) -> None:

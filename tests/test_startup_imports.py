@@ -1,0 +1,59 @@
+"""What the service and its parser processes import at start: only what they use.
+
+Every module imported is start-up time (``newsmon run`` spends most of the
+time before its first feed request importing): the service's own process
+never parses, and needs neither Kafka's admin client (embedded mode) nor
+aiohttp's server (without WebSub); a parser process needs no HTTP client.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import faust
+import pytest
+
+from monitor.stream.app import EmbeddedApp, unmarked
+
+
+def loaded_after(code: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has loaded after running ``code``."""
+    script = f"{code}\nimport sys\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    return out.split()
+
+
+def test_the_service_leaves_unimported_what_it_may_never_use() -> None:
+    unused = ("aiohttp.web", "aiokafka.admin", "feedparser", "feedparser_rs")
+    assert loaded_after("import monitor.service, monitor.store.sql", unused) == []
+
+
+def test_a_parser_process_imports_the_parsers_and_no_network_or_store_library() -> None:
+    heavy = ("aiohttp", "sqlalchemy", "faust", "apprise", "feedparser", "feedparser_rs")
+    assert loaded_after("import monitor.fetch.parse", heavy) == []
+    # the pool's warm-up, at the service's start, imports what parsing needs
+    warm = "import monitor.fetch.parse as p\np._warm_up()"
+    assert loaded_after(warm, heavy) == ["feedparser", "feedparser_rs"]
+
+
+def test_agents_and_timers_registered_unmarked_are_registered_without_marks() -> None:
+    app = EmbeddedApp("newsmon-test-unmarked")
+
+    async def tick() -> None:
+        return None
+
+    app.timer(1.0, name="newsmon.marked")(tick)
+    mark = faust.utils.venusian.attach
+    with unmarked():
+        app.timer(1.0, name="newsmon.unmarked")(tick)
+    assert faust.utils.venusian.attach is mark  # put back
+    marked, plain = app._app_tasks
+    assert hasattr(marked, "__venusian_callbacks__")
+    assert not hasattr(plain, "__venusian_callbacks__")
+
+    with pytest.raises(RuntimeError), unmarked():
+        raise RuntimeError("registering failed")
+    assert faust.utils.venusian.attach is mark
