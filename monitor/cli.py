@@ -11,16 +11,19 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
-from monitor.config import Settings, config_path, load_settings
-from monitor.core.alerts import Channel
-from monitor.core.rules import Match, RuleSet, snippet
-from monitor.core.rules.explain import Explanation, Found, explain
-from monitor.core.rules.query import FIELDS
 from monitor.errors import NewsmonError, RuleError
+
+# Each command imports what it uses: the parser's worker processes import this
+# module again (it is the console script's), and every import is start-up time.
+if TYPE_CHECKING:
+    from monitor.config import Settings
+    from monitor.core.alerts import Channel
+    from monitor.core.rules import Match, RuleSet
+    from monitor.core.rules.explain import Explanation, Found
 
 T = TypeVar("T")
 
@@ -39,6 +42,8 @@ def _guard(action: Callable[[], T]) -> T:
 
 
 def _settings(config: str | None) -> Settings:
+    from monitor.config import config_path, load_settings
+
     return _guard(lambda: load_settings(config_path(config)))
 
 
@@ -302,6 +307,8 @@ def test_rule(
         _fail("give exactly one of --query or --rule")
     if (text is None) == (url is None):
         _fail("give exactly one of --text or --url")
+    from monitor.core.rules.explain import explain
+
     rules = _rules(_settings(config))
     chosen = _guard(
         lambda: rules.with_query(query) if query is not None else rules.only(rule_name or "")
@@ -341,6 +348,9 @@ def _explained(
     mark: tuple[str, str],
 ) -> Iterator[str]:
     """The lines test-rule prints for one story."""
+    from monitor.core.rules import snippet
+    from monitor.core.rules.query import FIELDS
+
     yield f"{'✔' if why.matched else '✘'} {why.rule.name}: {fields.get('title') or '(untitled)'}"
     if match is not None:
         yield f"  matched: {', '.join(match.terms)}"

@@ -3,7 +3,9 @@
 Every module imported is start-up time (``newsmon run`` spends most of the
 time before its first feed request importing): the service's own process
 never parses, and needs neither Kafka's admin client (embedded mode) nor
-aiohttp's server (without WebSub); a parser process needs no HTTP client.
+aiohttp's server (without WebSub); a parser process needs no HTTP client, and
+no command line either (it imports monitor.cli again when the service runs as
+the console script ``newsmon``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ def test_a_parser_process_imports_the_parsers_and_no_network_or_store_library() 
     # the pool's warm-up, at the service's start, imports what parsing needs
     warm = "import monitor.fetch.parse as p\np._warm_up()"
     assert loaded_after(warm, heavy) == ["feedparser", "feedparser_rs"]
+
+
+def test_the_console_script_imports_what_each_command_uses_only_when_run() -> None:
+    # a parser process of `newsmon run` runs the console script again, which
+    # imports monitor.cli: with it, the config and the rule engine, twice over
+    heavy = ("pydantic", "yaml", "monitor.config", "monitor.core.rules")
+    assert loaded_after("import monitor.cli", heavy) == []
 
 
 def test_agents_and_timers_registered_unmarked_are_registered_without_marks() -> None:
