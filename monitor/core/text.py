@@ -45,7 +45,6 @@ __all__ = [
     "python_words",
     "tokenize",
     "word_spans",
-    "word_stream",
     "words",
 ]
 
@@ -258,17 +257,6 @@ def words(text: str) -> list[str]:
         if stream is not None:
             return stream.split()
     return python_words(text)
-
-
-def word_stream(text: str) -> str:
-    """The folded words of ``text`` as one string, a space before and after
-    each (" w1 w2 … wn "), or "" when it has none: what the matcher scans."""
-    if NATIVE_WORDS:
-        stream = _native.stream(text)
-        if stream is not None:
-            return stream
-    found = python_words(text)
-    return " " + " ".join(found) + " " if found else ""
 
 
 def python_words(text: str) -> list[str]:

@@ -15,9 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from operator import itemgetter
 
-import ahocorasick_rs
-
-from monitor.core.text import NATIVE_WORDS, word_stream
+from monitor.core.text import NATIVE_WORDS, python_words
 
 try:
     from monitor import _native
@@ -36,14 +34,16 @@ class Automaton:
     """Keys (non-empty strings) whose ids are their positions in ``keys``."""
 
     def __init__(self, keys: Sequence[str], *, reference: bool = False) -> None:
-        """``reference``: ahocorasick_rs over Python's words, even where the
-        native module is built."""
+        """``reference``: ahocorasick_rs over Python's words (the path
+        before the native module), even where that is built."""
         self._native = _native.Automaton(list(keys)) if NATIVE and not reference else None
-        self._reference = (
-            None
-            if self._native is not None
-            else ahocorasick_rs.AhoCorasick(list(keys), matchkind=ahocorasick_rs.MatchKind.Standard)
-        )
+        self._reference = None
+        if self._native is None:
+            import ahocorasick_rs  # only here: not imported where the native module does
+
+            self._reference = ahocorasick_rs.AhoCorasick(
+                list(keys), matchkind=ahocorasick_rs.MatchKind.Standard
+            )
         self._native_words = NATIVE_WORDS and self._native is not None
 
     def scan(self, text: str) -> tuple[str, list[KeyHit], set[int]]:
@@ -55,9 +55,10 @@ class Automaton:
             scanned = self._native.scan_text(text)
             if scanned is not None:
                 return scanned
-        stream = word_stream(text)
-        if not stream:
+        found = python_words(text)  # handed back, or no native words here
+        if not found:
             return "", [], set()
+        stream = " " + " ".join(found) + " "
         if self._native is not None:
             hits, tids = self._native.scan_stream(stream)
             return stream, hits, tids
