@@ -198,6 +198,24 @@ class SqlStore:
         # a statement per poll, each built once (building one cost more than running it)
         self._save_feed = self._feed_upsert()
         self._claim_first, self._claim_due = self._claims()
+        # and those of the rows an item makes, bound to each row's values: built
+        # with the values in them, they cost more than running them
+        self._mark_seen = self._insert(seen_items).on_conflict_do_nothing(
+            index_elements=[seen_items.c.fingerprint]
+        )
+        self._first_seen = self._mark_seen.returning(seen_items.c.fingerprint)
+        self._keep_text = self._insert(item_texts).on_conflict_do_nothing(
+            index_elements=[item_texts.c.fingerprint]
+        )
+        self._add_story_item = (
+            self._insert(story_items)
+            .on_conflict_do_nothing(index_elements=[story_items.c.fingerprint])
+            .returning(story_items.c.fingerprint)
+        )
+        # two keys of one item, or two items of one key, may coincide: once is enough
+        self._file_bands = self._insert(story_bands).on_conflict_do_nothing()
+        # no target: a clash on (item, channel) or on (story, channel) is a repeat
+        self._enqueue = self._insert(outbox).on_conflict_do_nothing().returning(outbox.c.id)
 
     @property
     def url(self) -> str:
@@ -377,41 +395,29 @@ class SqlStore:
         strays = [a.key for a in alerts if a.fingerprint != item.fingerprint]
         if strays:
             raise ValueError(f"alerts {strays} are not about item {item.fingerprint}")
-        mark_seen = (
-            self._insert(seen_items)
-            .values(**_seen_row(item, now))
-            .on_conflict_do_nothing(index_elements=[seen_items.c.fingerprint])
-            .returning(seen_items.c.fingerprint)
-        )
         story_id = story.story_id if story is not None else item.fingerprint
         plans = plans or {}
         ids: dict[str, int] = {}
         async with self._within(within, write=True) as conn:
-            if (await conn.execute(mark_seen)).first() is None:
+            if (await conn.execute(self._first_seen, _seen_row(item, now))).first() is None:
                 return ids  # seen before: this is a redelivery or a restart
-            await conn.execute(self._item_text(item, now))
+            await conn.execute(self._keep_text, _text_row(item, now))
             if story is not None:
                 await self._story_item(conn, item, story, now)
             # in channel order, so concurrent copies of a story lock rows alike
             for alert in sorted(alerts, key=lambda a: a.channel):
                 plan = plans.get(alert.channel)
-                # no target: a clash on (item, channel) or on (story, channel) is a repeat
-                enqueue = (
-                    self._insert(outbox)
-                    .values(
-                        fingerprint=alert.fingerprint,
-                        channel=alert.channel,
-                        payload=alert.to_json(),
-                        created_at=now,
-                        attempts=0,
-                        next_attempt_at=plan.not_before if plan else now,
-                        story=story_id,
-                        digest_due=plan.digest_due if plan else None,
-                    )
-                    .on_conflict_do_nothing()
-                    .returning(outbox.c.id)
-                )
-                new_id = (await conn.execute(enqueue)).scalar_one_or_none()
+                row = {
+                    "fingerprint": alert.fingerprint,
+                    "channel": alert.channel,
+                    "payload": alert.to_json(),
+                    "created_at": now,
+                    "attempts": 0,
+                    "next_attempt_at": plan.not_before if plan else now,
+                    "story": story_id,
+                    "digest_due": plan.digest_due if plan else None,
+                }
+                new_id = (await conn.execute(self._enqueue, row)).scalar_one_or_none()
                 if new_id is not None:
                     ids[alert.channel] = int(new_id)
         return ids
@@ -422,22 +428,9 @@ class SqlStore:
             return
         marks = [_seen_row(item, now) for item in items]
         texts = [_text_row(item, now) for item in items]
-        mark_seen = self._insert(seen_items).on_conflict_do_nothing(
-            index_elements=[seen_items.c.fingerprint]
-        )
-        keep_text = self._insert(item_texts).on_conflict_do_nothing(
-            index_elements=[item_texts.c.fingerprint]
-        )
         async with self._tx(write=True) as conn:  # executemany: SQLAlchemy pages the rows
-            await conn.execute(mark_seen, marks)
-            await conn.execute(keep_text, texts)
-
-    def _item_text(self, item: Item, now: datetime) -> sqlite.Insert | postgresql.Insert:
-        return (
-            self._insert(item_texts)
-            .values(**_text_row(item, now))
-            .on_conflict_do_nothing(index_elements=[item_texts.c.fingerprint])
-        )
+            await conn.execute(self._mark_seen, marks)
+            await conn.execute(self._keep_text, texts)
 
     async def _story_item(
         self, conn: AsyncConnection, item: Item, story: StoryEntry, now: datetime
@@ -445,26 +438,20 @@ class SqlStore:
         """The item joins its story, and the story index under its keys."""
         keys = _filed_under(story.signature, item.link)
         item_key = story_item_key(item.fingerprint, now) if keys else None
-        add = (
-            self._insert(story_items)
-            .values(
-                fingerprint=item.fingerprint,
-                story=story.story_id,
-                signature=story.signature,
-                link=item.link,
-                feed_title=item.feed_title or item.feed,
-                title=item.title,
-                seen_at=now,
-                item_key=item_key,
-            )
-            .on_conflict_do_nothing(index_elements=[story_items.c.fingerprint])
-            .returning(story_items.c.fingerprint)
-        )
+        row = {
+            "fingerprint": item.fingerprint,
+            "story": story.story_id,
+            "signature": story.signature,
+            "link": item.link,
+            "feed_title": item.feed_title or item.feed,
+            "title": item.title,
+            "seen_at": now,
+            "item_key": item_key,
+        }
         # filed only with the row that pruning will find them by
-        if (await conn.execute(add)).first() is not None and keys:
+        if (await conn.execute(self._add_story_item, row)).first() is not None and keys:
             rows = [{"band": key, "item_key": item_key} for key in keys]
-            # two keys of one item, or two items of one key, may coincide: once is enough
-            await conn.execute(self._insert(story_bands).on_conflict_do_nothing(), rows)
+            await conn.execute(self._file_bands, rows)
 
     async def reported_stories(self, since: datetime, sources: int = 2) -> list[str]:
         first = func.min(story_items.c.seen_at)
