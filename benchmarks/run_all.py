@@ -70,6 +70,7 @@ BENCHES = (
         full=((), ("--feeds", "10000", "--items", "1")),
         quick=(("--feeds", "10", "--items", "5"),),
     ),
+    Bench("bench_startup", quick=(("--feeds", "20", "--rounds", "1"),)),
     Bench(
         "bench_latency",
         quick=(("--feeds", "20", "--duration", "5", "--warmup", "2", "--drain", "15"),),
