@@ -56,6 +56,7 @@ class Agents:
         self._idle = asyncio.Event()
         self._idle.set()
         self._tasks: set[asyncio.Task[None]] = set()  # the polls under way
+        self._ticked = asyncio.Event()  # the scheduler's first tick is done
 
     def register(self, app: faust.App) -> None:
         """Attach the agents and timers to ``app``."""
@@ -65,7 +66,7 @@ class Agents:
         if self.stages.pushing is not None:  # every worker: the store shares the rows out
             app.timer(1.0, name="newsmon.websub")(self.subscribe)
         # Every worker prunes, not just the leader: the store shares the rows out.
-        app.task(self.prune)
+        app.task(self._prune_at_start)
         app.timer(PRUNE_EVERY.total_seconds(), name="newsmon.prune")(self.prune)
         app.agent(self.lanes.poll_requests, name="newsmon.fetch")(self._spawning(self._on_poll))
         app.agent(self.lanes.items, name="newsmon.match")(self._batches(self._on_items))
@@ -98,7 +99,11 @@ class Agents:
 
         async def loop() -> None:
             while True:
-                await asyncio.sleep(await tick())
+                try:
+                    wait = await tick()
+                finally:
+                    self._ticked.set()
+                await asyncio.sleep(wait)
 
         return loop
 
@@ -171,6 +176,11 @@ class Agents:
         if self.stopping:
             return
         await self.stages.pruning.prune()
+
+    async def _prune_at_start(self) -> None:
+        # right after the first tick: the first polls need the store before it
+        await self._ticked.wait()
+        await self.prune()
 
     # -- agents ----------------------------------------------------------------
     async def _on_poll(self, value: Message) -> None:
