@@ -65,11 +65,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import pairwise
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from monitor.core.text import words
+
+# numpy is imported where a signature is made or compared, not with the module:
+# the service imports this at start, and numpy is a tenth of a second of it.
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "DEFAULT_NUM_PERM",
@@ -99,7 +103,7 @@ SUMMARY_WORDS = 60
 # seed, hash scheme): signatures of different versions are never compared.
 SIGNATURE_VERSION = 1
 _SEED = 20240523
-_MAX_HASH = np.uint32(0xFFFFFFFF)
+_MAX_HASH = 0xFFFFFFFF
 _HEADER = struct.Struct("<BI")  # version, number of shingles
 
 # Words that carry no story: function words, reporting verbs, and the wire
@@ -154,6 +158,8 @@ class StorySignature:
             raise ValueError(f"cannot compare signatures of {self.num_perm} and {other.num_perm}")
         if self.empty or other.empty:
             return 0.0
+        import numpy as np
+
         return int(np.count_nonzero(self.hashvalues == other.hashvalues)) / self.num_perm
 
     def to_bytes(self) -> bytes:
@@ -172,6 +178,8 @@ class StorySignature:
             raise ValueError(
                 f"story signature version {version}, expected {SIGNATURE_VERSION}: recompute it"
             )
+        import numpy as np
+
         values = np.frombuffer(data, dtype="<u4", offset=_HEADER.size).astype(np.uint32)
         return cls._of(values, size)
 
@@ -183,6 +191,8 @@ class StorySignature:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, StorySignature):
             return NotImplemented
+        import numpy as np
+
         return self.size == other.size and bool(np.array_equal(self.hashvalues, other.hashvalues))
 
     def __hash__(self) -> int:
@@ -193,7 +203,14 @@ class StorySignature:
 
 
 # MurmurHash3's 32-bit finaliser: shifts and multipliers
-_FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+_FMIX = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
+
+
+@lru_cache(maxsize=1)
+def _fmix() -> tuple[np.uint32, ...]:
+    import numpy as np
+
+    return tuple(np.uint32(value) for value in _FMIX)
 
 
 @lru_cache(maxsize=8)
@@ -202,6 +219,8 @@ def _permutations(num_perm: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np
     signature of this width shares, drawn as datasketch 2 draws them for its
     "affine32" scheme from the seed (numpy's legacy RandomState, whose stream
     never changes)."""
+    import numpy as np
+
     gen = np.random.RandomState(_SEED)
     a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
@@ -222,12 +241,14 @@ def signature(title: str, summary: str, *, num_perm: int = DEFAULT_NUM_PERM) -> 
     """
     if num_perm < 1:
         raise ValueError(f"num_perm must be positive, not {num_perm}")
+    import numpy as np
+
     found = shingles(title, summary)
     if not found:
         return StorySignature._of(np.full(num_perm, _MAX_HASH, dtype=np.uint32), 0)
     digests = b"".join(hashlib.sha1(s.encode("utf-8")).digest()[:4] for s in found)  # noqa: S324
     hv = np.frombuffer(digests, dtype="<u4").astype(np.uint32).reshape(-1, 1)
-    s1, m1, s2, m2, s3 = _FMIX
+    s1, m1, s2, m2, s3 = _fmix()
     hv ^= hv >> s1
     hv *= m1
     hv ^= hv >> s2
@@ -247,8 +268,8 @@ def _timestamp(at: datetime, name: str) -> float:
 # Keys are made of bands of two values, every value in one band (see the module
 # docstring). Changing how keys are made changes the keys a store filed its
 # items under: that takes a schema step that files them again.
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+_GOLDEN = 0x9E3779B97F4A7C15
+_MIX = (0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,16 +295,20 @@ def story_keys(sig: StorySignature, link: str | None) -> StoryKeys:
     """The keys of an item with this signature and canonical link."""
     bands: tuple[int, ...] = ()
     if not sig.empty:
+        import numpy as np
+
+        golden = np.uint64(_GOLDEN)
+        mix0, mix1 = (np.uint64(m) for m in _MIX)
         values = sig.hashvalues.astype(np.uint64)
         end = len(values) // 2 * 2
         pairs = (values[0:end:2] << np.uint64(32)) | values[1:end:2]
         # the band's number in, then splitmix64's finaliser: the same pair of
         # values in two bands makes two unrelated keys
-        x = pairs + np.arange(1, len(pairs) + 1, dtype=np.uint64) * _GOLDEN
+        x = pairs + np.arange(1, len(pairs) + 1, dtype=np.uint64) * golden
         x ^= x >> np.uint64(30)
-        x *= _MIX[0]
+        x *= mix0
         x ^= x >> np.uint64(27)
-        x *= _MIX[1]
+        x *= mix1
         x ^= x >> np.uint64(31)
         bands = tuple((x >> np.uint64(32)).astype(np.uint32).view(np.int32).tolist())
     if not link:
@@ -328,6 +353,8 @@ def best_story(
     ]
     if not comparable:
         return None
+    import numpy as np
+
     values = np.stack([c.signature.hashvalues for c in comparable])
     equal = np.count_nonzero(values == sig.hashvalues, axis=1)
     ordered = sorted(range(len(comparable)), key=lambda i: (-int(equal[i]), comparable[i].seen_at))
