@@ -31,6 +31,7 @@ def loaded_after(code: str, modules: tuple[str, ...]) -> list[str]:
 def test_the_service_starts_without_what_it_needs_later_or_never() -> None:
     # numpy: for the first story compared; the rest: only in other processes or modes
     later = ("numpy", "aiohttp.web", "aiokafka.admin", "feedparser", "feedparser_rs")
+    later += ("sqlalchemy.dialects.postgresql",)  # the default store is SQLite
     assert loaded_after("import monitor.service, monitor.store.sql", later) == []
 
 

@@ -45,7 +45,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -62,7 +62,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -98,6 +98,9 @@ from monitor.store.schema import (
     story_items,
     websub,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql
 
 # what save_feed_state writes: every field of a FeedState but the key
 _FEED_STATE_COLUMNS = tuple(f.name for f in dataclasses.fields(FeedState) if f.name != "url")
@@ -298,6 +301,9 @@ class SqlStore:
     def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         if self._dialect == "sqlite":
             return sqlite.insert(table)
+        # imported for PostgreSQL only: on SQLite it would be 0.05 s of the start
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(table)
 
     # feeds ---------------------------------------------------------------
