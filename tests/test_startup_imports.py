@@ -3,9 +3,9 @@
 Every module imported is start-up time (``newsmon run`` spends most of the
 time before its first feed request importing): the service's own process
 never parses, needs numpy only once it compares stories, and needs neither
-Kafka's admin client (embedded mode) nor aiohttp's server (without WebSub); a parser process needs no HTTP client, and
-no command line either (it imports monitor.cli again when the service runs as
-the console script ``newsmon``).
+Kafka's admin client (embedded mode) nor aiohttp's server (without WebSub);
+a parser process needs no HTTP client, and no command line either (it imports
+monitor.cli again when the service runs as the console script ``newsmon``).
 """
 
 from __future__ import annotations
