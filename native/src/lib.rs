@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PySet, PyString, PyTuple};
+use pyo3::types::{PyIterator, PyList, PySet, PyString};
 
 mod table;
 
@@ -195,7 +195,11 @@ fn push_fold(stream: &mut String, c: char, fold: usize) {
 fn stream(text: &Bound<'_, PyString>) -> Option<String> {
     let text = text.to_str().ok()?; // lone surrogates: Python's business
     let found = scan(text, false)?;
-    Some(if found.stream.len() == 1 { String::new() } else { found.stream })
+    Some(if found.stream.len() == 1 {
+        String::new()
+    } else {
+        found.stream
+    })
 }
 
 /// Each word's (start, end) in characters of `text`; None when Python must
@@ -214,9 +218,49 @@ struct Automaton {
     ac: AhoCorasick,
 }
 
-/// A field's scan: the stream, its hits (term id, start, end in characters of
-/// the stream) in the automaton's order, and the set of the term ids.
-type Scanned<'py> = (Bound<'py, PyString>, Bound<'py, PyList>, Bound<'py, PySet>);
+/// A field's hits: (term id, start, end in characters of the stream) in the
+/// automaton's order, as a read-only sequence of tuples. Most items never
+/// look at where their terms occur (only NEAR and an alert's spans do), so
+/// the tuples are made only when it is read.
+#[pyclass(frozen, sequence, module = "monitor._native")]
+struct Hits {
+    hits: Vec<(u32, u32, u32)>,
+}
+
+#[pymethods]
+impl Hits {
+    fn __len__(&self) -> usize {
+        self.hits.len()
+    }
+
+    fn __getitem__(&self, index: isize) -> PyResult<(u32, u32, u32)> {
+        let at = if index < 0 {
+            index + self.hits.len() as isize
+        } else {
+            index
+        };
+        usize::try_from(at)
+            .ok()
+            .and_then(|at| self.hits.get(at).copied())
+            .ok_or_else(|| PyIndexError::new_err("hit index out of range"))
+    }
+
+    fn __contains__(&self, hit: &Bound<'_, PyAny>) -> bool {
+        hit.extract::<(u32, u32, u32)>()
+            .is_ok_and(|hit| self.hits.contains(&hit))
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        PyList::new(py, &self.hits)?.try_iter()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Hits({:?})", self.hits)
+    }
+}
+
+/// A field's scan: the stream, its hits, and the set of their term ids.
+type Scanned<'py> = (Bound<'py, PyString>, Bound<'py, Hits>, Bound<'py, PySet>);
 
 #[pymethods]
 impl Automaton {
@@ -243,18 +287,20 @@ impl Automaton {
         let Some(found) = scan(text, false) else {
             return Ok(None);
         };
-        if found.stream.len() == 1 {
-            return Ok(Some((PyString::new(py, ""), PyList::empty(py), PySet::empty(py)?)));
-        }
-        let (hits, tids) = self.hits(py, &found.stream)?;
-        Ok(Some((PyString::new(py, &found.stream), hits, tids)))
+        let stream = if found.stream.len() == 1 {
+            ""
+        } else {
+            found.stream.as_str()
+        };
+        let (hits, tids) = self.hits(py, stream)?;
+        Ok(Some((PyString::new(py, stream), hits, tids)))
     }
 
     /// The hits in a stream made by Python, and the set of their term ids.
     fn scan_stream<'py>(
         &self,
         stream: &Bound<'py, PyString>,
-    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PySet>)> {
+    ) -> PyResult<(Bound<'py, Hits>, Bound<'py, PySet>)> {
         self.hits(stream.py(), stream.to_str()?)
     }
 }
@@ -264,37 +310,30 @@ impl Automaton {
         &self,
         py: Python<'py>,
         stream: &str,
-    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PySet>)> {
-        // Byte offsets to character offsets, for streams beyond ASCII.
-        let chars: Option<Vec<u32>> = (!stream.is_ascii()).then(|| {
+    ) -> PyResult<(Bound<'py, Hits>, Bound<'py, PySet>)> {
+        let mut hits: Vec<(u32, u32, u32)> = self
+            .ac
+            .find_overlapping_iter(stream)
+            .map(|m| (m.pattern().as_u32(), m.start() as u32, m.end() as u32))
+            .collect();
+        if !stream.is_ascii() {
+            // Byte offsets to character offsets.
             let mut at = vec![0u32; stream.len() + 1];
             let mut n = 0u32;
             for (i, c) in stream.char_indices() {
-                for slot in &mut at[i..i + c.len_utf8()] {
-                    *slot = n;
-                }
+                at[i..i + c.len_utf8()].fill(n);
                 n += 1;
             }
             at[stream.len()] = n;
-            at
-        });
-        let offset = |byte: usize| chars.as_ref().map_or(byte, |at| at[byte] as usize);
-        let hits = PyList::empty(py);
-        let tids = PySet::empty(py)?;
-        for m in self.ac.find_overlapping_iter(stream) {
-            let tid = m.pattern().as_u32().into_pyobject(py)?;
-            let hit = PyTuple::new(
-                py,
-                [
-                    tid.clone().into_any(),
-                    offset(m.start()).into_pyobject(py)?.into_any(),
-                    offset(m.end()).into_pyobject(py)?.into_any(),
-                ],
-            )?;
-            hits.append(hit)?;
-            tids.add(tid)?;
+            for hit in &mut hits {
+                hit.1 = at[hit.1 as usize];
+                hit.2 = at[hit.2 as usize];
+            }
         }
-        Ok((hits, tids))
+        let mut tids: Vec<u32> = hits.iter().map(|h| h.0).collect();
+        tids.sort_unstable();
+        tids.dedup();
+        Ok((Bound::new(py, Hits { hits })?, PySet::new(py, tids)?))
     }
 }
 
@@ -304,5 +343,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stream, m)?)?;
     m.add_function(wrap_pyfunction!(spans, m)?)?;
     m.add_class::<Automaton>()?;
+    m.add_class::<Hits>()?;
     Ok(())
 }

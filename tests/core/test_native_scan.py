@@ -33,7 +33,14 @@ def check(keys: list[str], text: str) -> None:
         return
     native = Automaton(keys)
     assert native._native is not None, "the native module is built"
-    assert native.scan(text) == Automaton(keys, reference=True).scan(text)
+    stream, hits, tids = native.scan(text)
+    assert (stream, list(hits), tids) == Automaton(keys, reference=True).scan(text)
+    # read as a sequence, the hits are the same tuples
+    assert len(hits) == len(list(hits))
+    assert [hits[i] for i in range(len(hits))] == list(hits)
+    assert all(hit in hits for hit in hits)
+    assert (-1, 0, 0) not in hits
+    assert "x" not in hits
 
 
 words_of_news = st.lists(st.sampled_from(SENTENCES), min_size=1, max_size=4).map(" ".join)

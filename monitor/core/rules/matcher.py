@@ -56,7 +56,7 @@ from monitor.core.rules.query import (
     Term,
     parse_query,
 )
-from monitor.core.rules.scanning import Automaton, KeyHit
+from monitor.core.rules.scanning import Automaton, KeyHits
 from monitor.core.text import Token, tokenize, word_spans
 from monitor.errors import RuleError
 
@@ -136,7 +136,7 @@ class _Item(ABC):
         return self.ranges(left, field), self.ranges(right, field)
 
 
-_NOTHING: tuple[str, list[KeyHit], set[int]] = ("", [], set())
+_NOTHING: tuple[str, KeyHits, set[int]] = ("", (), set())
 
 
 class _ScannedItem(_Item):
@@ -157,7 +157,7 @@ class _ScannedItem(_Item):
     def __init__(self, rules: RuleSet, fields: Mapping[str, str]) -> None:
         self.fields = fields
         self.streams: dict[str, str] = {}
-        self.hits: dict[str, list[tuple[int, int, int]]] = {}
+        self.hits: dict[str, KeyHits] = {}
         present: list[frozenset[int] | set[int]] = []
         assert rules._automaton is not None  # items of rules without terms are _EmptyItem
         scan = rules._automaton.scan

@@ -12,7 +12,7 @@ one is tested against.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from operator import itemgetter
 
 from monitor.core.text import NATIVE_WORDS, python_words
@@ -24,9 +24,12 @@ try:
 except ImportError:  # not built (a checkout run in place)
     NATIVE = False
 
-__all__ = ["Automaton", "KeyHit"]
+__all__ = ["Automaton", "KeyHit", "KeyHits"]
 
 KeyHit = tuple[int, int, int]  # key id, start, end: characters of the stream
+# A field's hits: a list, or the native module's Hits, whose tuples are made
+# only when read (most items never ask where their terms are).
+KeyHits = Collection[KeyHit]
 _TERM_ID = itemgetter(0)
 
 
@@ -46,7 +49,7 @@ class Automaton:
             )
         self._native_words = NATIVE_WORDS and self._native is not None
 
-    def scan(self, text: str) -> tuple[str, list[KeyHit], set[int]]:
+    def scan(self, text: str) -> tuple[str, KeyHits, set[int]]:
         """``text``'s stream (" w1 w2 … wn ", "" when it has no words), every
         occurrence of every key in it (overlapping ones too) in the
         automaton's order, and the ids of the keys that occur."""
@@ -60,8 +63,7 @@ class Automaton:
             return "", [], set()
         stream = " " + " ".join(found) + " "
         if self._native is not None:
-            hits, tids = self._native.scan_stream(stream)
-            return stream, hits, tids
+            return stream, *self._native.scan_stream(stream)
         assert self._reference is not None
-        hits = self._reference.find_matches_as_indexes(stream, True)
-        return stream, hits, set(map(_TERM_ID, hits))
+        found_hits: list[KeyHit] = self._reference.find_matches_as_indexes(stream, True)
+        return stream, found_hits, set(map(_TERM_ID, found_hits))
