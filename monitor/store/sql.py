@@ -345,13 +345,20 @@ class SqlStore:
         ]
 
     async def claim_feed(self, url: str, now: datetime, until: datetime) -> bool:
-        first_time, if_due = self._claim_first, self._claim_due
         params = {"feed": url, "now": now, "until": until}
+        # The claim of a feed without a row, then of a due one: the feed is won
+        # by whichever returns it. A feed known to have a row (every feed once
+        # polled: a restart claims them all at once) tries the second first,
+        # which then wins it in one statement.
+        statements = (self._claim_first, self._claim_due)
+        if self._rows_of_feeds is not None and url in self._rows_of_feeds:
+            statements = statements[::-1]
 
         async def claim(conn: AsyncConnection) -> bool:
-            if (await conn.execute(first_time, params)).first() is not None:
-                return True
-            return (await conn.execute(if_due, params)).first() is not None
+            for statement in statements:
+                if (await conn.execute(statement, params)).first() is not None:
+                    return True
+            return False
 
         won = await self._writes.run(claim)
         if self._rows_of_feeds is not None:
