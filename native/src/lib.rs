@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, MatchKind};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyIterator, PyList, PySet, PyString};
 
 mod table;
@@ -221,10 +222,11 @@ struct Automaton {
 /// A field's hits: (term id, start, end in characters of the stream) in the
 /// automaton's order, as a read-only sequence of tuples. Most items never
 /// look at where their terms occur (only NEAR and an alert's spans do), so
-/// the tuples are made only when it is read.
+/// the tuples are made when it is first iterated, and kept for the next time.
 #[pyclass(frozen, sequence, module = "monitor._native")]
 struct Hits {
     hits: Vec<(u32, u32, u32)>,
+    tuples: PyOnceLock<Py<PyList>>,
 }
 
 #[pymethods]
@@ -251,7 +253,10 @@ impl Hits {
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
-        PyList::new(py, &self.hits)?.try_iter()
+        let tuples = self
+            .tuples
+            .get_or_try_init(py, || PyList::new(py, &self.hits).map(Bound::unbind))?;
+        tuples.bind(py).try_iter()
     }
 
     fn __repr__(&self) -> String {
@@ -333,7 +338,11 @@ impl Automaton {
         let mut tids: Vec<u32> = hits.iter().map(|h| h.0).collect();
         tids.sort_unstable();
         tids.dedup();
-        Ok((Bound::new(py, Hits { hits })?, PySet::new(py, tids)?))
+        let hits = Hits {
+            hits,
+            tuples: PyOnceLock::new(),
+        };
+        Ok((Bound::new(py, hits)?, PySet::new(py, tids)?))
     }
 }
 
