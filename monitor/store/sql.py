@@ -200,7 +200,8 @@ class SqlStore:
         self._rows_of_feeds: set[str] | None = None  # see due_feeds
         # a statement per poll, each built once (building one cost more than running it)
         self._save_feed = self._feed_upsert()
-        self._claim_first, self._claim_due = self._claims()
+        self._claim_first, self._claim_due, self._claim_due_many = self._claims()
+        self._read_feeds = select(feeds).where(feeds.c.url.in_(bindparam("urls", expanding=True)))
         # and those of the rows an item makes, bound to each row's values: built
         # with the values in them, they cost more than running them
         self._mark_seen = self._insert(seen_items).on_conflict_do_nothing(
@@ -309,11 +310,17 @@ class SqlStore:
     # feeds ---------------------------------------------------------------
 
     async def feed_state(self, url: str) -> FeedState | None:
-        async def read(conn: AsyncConnection) -> FeedState | None:
-            row = (await conn.execute(select(feeds).where(feeds.c.url == url))).first()
-            return _feed_state(row) if row is not None else None
+        return await self._reads.run_batched(self._feed_states, url)
 
-        return await self._reads.run(read)
+    async def _feed_states(
+        self, conn: AsyncConnection, urls: Sequence[str]
+    ) -> list[FeedState | None]:
+        """feed_state of the polls asking at once: a query for each chunk of them."""
+        found: dict[str, FeedState] = {}
+        for chunk in _chunks(sorted(set(urls))):
+            for row in await conn.execute(self._read_feeds, {"urls": list(chunk)}):
+                found[row.url] = _feed_state(row)
+        return [found.get(url) for url in urls]
 
     async def save_feed_state(self, state: FeedState) -> None:
         if state.health not in HEALTH_STATES:
@@ -322,7 +329,16 @@ class SqlStore:
             )
         params = {name: getattr(state, name) for name in _FEED_STATE_COLUMNS}
         params["url"] = state.url
-        await self._writes.run(lambda conn: conn.execute(self._save_feed, params))
+        await self._writes.run_batched(self._save_feed_states, params)
+
+    async def _save_feed_states(
+        self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]
+    ) -> list[None]:
+        """save_feed_state of the polls saving at once: their rows in one execution
+        (of a feed saved twice, the last, as saving one after the other leaves it)."""
+        latest = {row["url"]: row for row in rows}
+        await conn.execute(self._save_feed, list(latest.values()))
+        return [None] * len(rows)
 
     async def due_feeds(self, urls: Sequence[str], now: datetime) -> list[DueFeed]:
         # Asked every scheduler tick: read only the rows that are due, not one
@@ -345,25 +361,52 @@ class SqlStore:
         ]
 
     async def claim_feed(self, url: str, now: datetime, until: datetime) -> bool:
-        params = {"feed": url, "now": now, "until": until}
-        # The claim of a feed without a row, then of a due one: the feed is won
-        # by whichever returns it. A feed known to have a row (every feed once
-        # polled: a restart claims them all at once) tries the second first,
-        # which then wins it in one statement.
-        statements = (self._claim_first, self._claim_due)
-        if self._rows_of_feeds is not None and url in self._rows_of_feeds:
-            statements = statements[::-1]
-
-        async def claim(conn: AsyncConnection) -> bool:
-            for statement in statements:
-                if (await conn.execute(statement, params)).first() is not None:
-                    return True
-            return False
-
-        won = await self._writes.run(claim)
+        won = await self._writes.run_batched(self._claim_feeds, (url, now, until))
         if self._rows_of_feeds is not None:
             self._rows_of_feeds.add(url)  # it has a row now, won or not
         return won
+
+    async def _claim_feeds(
+        self, conn: AsyncConnection, claims: Sequence[tuple[str, datetime, datetime]]
+    ) -> list[bool]:
+        """claim_feed of the claims made at once (a tick claims every feed due).
+
+        The claim of a feed without a row, then of a due one: the feed is won
+        by whichever returns it. The feeds known to have a row (every feed once
+        polled: a restart claims them all at once) try the second first, all
+        of them with the same times in one statement, which wins most.
+        """
+        known = self._rows_of_feeds or set()
+        by_times: dict[tuple[datetime, datetime], set[str]] = {}
+        for url, now, until in claims:
+            if url in known:
+                by_times.setdefault((now, until), set()).add(url)
+        updated: set[tuple[str, datetime, datetime]] = set()
+        for (now, until), urls in by_times.items():
+            for chunk in _chunks(sorted(urls)):  # sorted: workers lock shared rows alike
+                params = {"feeds": list(chunk), "now": now, "until": until}
+                won = (await conn.execute(self._claim_due_many, params)).scalars()
+                updated.update((url, now, until) for url in won)
+        results: list[bool] = []
+        taken: set[str] = set()  # asked for twice at once: the second finds it leased
+        for url, now, until in claims:
+            if url in taken:
+                results.append(False)
+                continue
+            won_now = (url, now, until) in updated
+            if not won_now:  # known: not due, or its row is gone; else a new feed
+                params = {"feed": url, "now": now, "until": until}
+                left = (
+                    (self._claim_first,) if url in known else (self._claim_first, self._claim_due)
+                )
+                for statement in left:
+                    if (await conn.execute(statement, params)).first() is not None:
+                        won_now = True
+                        break
+            if won_now:
+                taken.add(url)
+            results.append(won_now)
+        return results
 
     def _feed_upsert(self) -> sqlite.Insert | postgresql.Insert:
         """save_feed_state's statement: a feed's row, its state columns bound."""
@@ -373,8 +416,9 @@ class SqlStore:
             set_={name: insert.excluded[name] for name in _FEED_STATE_COLUMNS},
         )
 
-    def _claims(self) -> tuple[Executable, Executable]:
-        """claim_feed's statements: a first claim of a feed, and one of a due feed."""
+    def _claims(self) -> tuple[Executable, Executable, Executable]:
+        """claim_feed's statements: a first claim of a feed, one of a due feed,
+        and one of many due feeds."""
         first_time = (
             self._insert(feeds)
             .values(url=bindparam("feed"), next_poll_at=bindparam("until"), failures=0)
@@ -390,7 +434,16 @@ class SqlStore:
             .values(next_poll_at=bindparam("until"))
             .returning(feeds.c.url)
         )
-        return first_time, if_due
+        if_due_many = (
+            update(feeds)
+            .where(
+                feeds.c.url.in_(bindparam("feeds", expanding=True)),
+                feeds.c.next_poll_at.is_(None) | (feeds.c.next_poll_at <= bindparam("now")),
+            )
+            .values(next_poll_at=bindparam("until"))
+            .returning(feeds.c.url)
+        )
+        return first_time, if_due, if_due_many
 
     # items and outbox ----------------------------------------------------
 

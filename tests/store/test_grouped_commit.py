@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from sqlalchemy import text
@@ -57,4 +57,48 @@ async def test_operations_at_once_share_transactions_and_each_gets_its_result(
     before = transactions
     await asyncio.gather(*(grouped.run(insert(n)) for n in range(200, 250)))
     assert transactions - before == 1
+    await engine.dispose()
+
+
+async def test_batched_operations_at_once_run_once_for_all_and_one_failing_fails_alone(
+    tmp_path: Path,
+) -> None:
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'g.db'}")
+    async with engine.begin() as conn:
+        await conn.execute(text("create table t (n integer primary key)"))
+    grouped = Grouped(lambda: engine.begin())
+    calls: list[list[int]] = []
+    order: list[str] = []
+
+    async def insert_all(conn: AsyncConnection, ns: Sequence[int]) -> list[int]:
+        calls.append(list(ns))
+        order.append("batch")
+        if 13 in ns:
+            raise ValueError("thirteen")
+        await conn.execute(text("insert into t (n) values (:n)"), [{"n": n} for n in ns])
+        return [n * 2 for n in ns]
+
+    async def plain(conn: AsyncConnection) -> str:
+        order.append("plain")
+        return "plain"
+
+    results = await asyncio.gather(
+        *(grouped.run_batched(insert_all, n) for n in range(10)),
+        grouped.run(plain),
+        *(grouped.run_batched(insert_all, n) for n in range(10, 20)),
+        return_exceptions=True,
+    )
+    assert results[:10] == [n * 2 for n in range(10)]
+    assert results[10] == "plain"
+    assert [str(r) if isinstance(r, Exception) else r for r in results[11:]] == [
+        "thirteen" if n == 13 else n * 2 for n in range(10, 20)
+    ]
+    # one transaction: the runs of batched calls on either side of the plain
+    # one, in their places; the second failed, so each alone again
+    assert calls[:2] == [list(range(10)), list(range(10, 20))]
+    assert order[:3] == ["batch", "plain", "batch"]
+    assert calls[2:] == [[n] for n in range(20)]
+    async with engine.connect() as conn:
+        stored = (await conn.execute(text("select count(*) from t"))).scalar_one()
+    assert stored == 19
     await engine.dispose()
