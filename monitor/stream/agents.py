@@ -32,6 +32,11 @@ log = logging.getLogger("newsmon.pipeline")
 
 BATCH = 64  # messages an agent takes at once and works on concurrently
 ITEM_BATCH = 500  # items matched, and the quiet ones recorded, together
+# Items travel in groups (a poll's new items, up to so many, with about so much
+# text): a message per item cost more than matching the item. Bounded, so a
+# group stays well within a Kafka message however large a feed's items are.
+GROUP_ITEMS = 100
+GROUP_CHARS = 256 * 1024
 # How often the due feeds are claimed: a feed polled every second would wait
 # for the next whole-second tick and be polled every two. Sooner when a feed
 # falls due before the next tick: the scheduler wakes for it (a little after,
@@ -187,12 +192,15 @@ class Agents:
         await self.stages.fetching.fetch(_poll_request(value), self._send_items)
 
     async def _send_items(self, items: Sequence[Item]) -> None:
-        await self._send_all(self.lanes.items, ((i.fingerprint, i.to_json()) for i in items))
+        groups = ((group[0].fingerprint, _group_message(group)) for group in _groups(items))
+        await self._send_all(self.lanes.items, groups)
 
     async def _on_items(self, values: Sequence[Message]) -> None:
         # The items are done (acknowledged) only once their alerts are on the stream.
-        items = [Item.from_json(value) for value in values]
-        await self._send_alerts(await self.stages.matching.match_all(items))
+        items = [Item.from_json(item) for value in values for item in _items_of(value)]
+        for start in range(0, len(items), ITEM_BATCH):  # never holding the loop for long
+            batch = items[start : start + ITEM_BATCH]
+            await self._send_alerts(await self.stages.matching.match_all(batch))
 
     async def _send_alerts(self, alerts: Sequence[PendingAlert]) -> None:
         # Keyed by item and channel, so one channel's alerts spread over partitions.
@@ -327,6 +335,30 @@ def _poll_message(request: PollRequest) -> Message:
 def _poll_request(value: Message) -> PollRequest:
     at = datetime.fromisoformat(value["at"]) if "at" in value else None
     return PollRequest(value["url"], at)
+
+
+def _groups(items: Sequence[Item]) -> Iterator[Sequence[Item]]:
+    """``items`` in groups of at most GROUP_ITEMS and about GROUP_CHARS of text
+    (an item larger than that goes alone)."""
+    start, chars = 0, 0
+    for end, item in enumerate(items):
+        size = len(item.title) + len(item.summary) + len(item.content) + len(item.link)
+        if end > start and (end - start == GROUP_ITEMS or chars + size > GROUP_CHARS):
+            yield items[start:end]
+            start, chars = end, 0
+        chars += size
+    if start < len(items):
+        yield items[start:]
+
+
+def _group_message(items: Sequence[Item]) -> Message:
+    return {"items": [item.to_json() for item in items]}
+
+
+def _items_of(value: Message) -> list[Message]:
+    # a group; or an item alone, as versions before groups sent them (still on a
+    # topic after an upgrade)
+    return cast(list[Message], value["items"]) if "items" in value else [value]
 
 
 def _alert_message(pending: PendingAlert) -> Message:
