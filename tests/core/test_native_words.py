@@ -6,6 +6,7 @@ back, and words()/word_spans() then take the Python path."""
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from pathlib import Path
 
@@ -123,6 +124,24 @@ def test_every_character_alone_and_among_letters() -> None:
             continue
         c = chr(cp)
         check(f"{c} a{c}b {c}'s x’{c} \uffa1{c}\uffc2")
+
+
+def _table_code_points() -> list[int]:
+    """Where native/src/table.rs changes class (and either side), and every
+    code point it gives a folded form of its own: all planes."""
+    table = (Path(__file__).resolve().parents[2] / "native" / "src" / "table.rs").read_text()
+    starts = [int(h, 16) for h in re.findall(r"^    \(0x([0-9A-F]+), [0-3]\),$", table, re.M)]
+    folds = [int(h, 16) for h in re.findall(r'^    \(0x([0-9A-F]+), "', table, re.M)]
+    assert len(starts) > 1000 and len(folds) > 10000  # the table's layout is what this reads
+    near = {cp + d for cp in starts for d in (-1, 0, 1)}
+    surrogates = range(0xD800, 0xE000)
+    return sorted(cp for cp in near | set(folds) if 0 <= cp < 0x110000 and cp not in surrogates)
+
+
+def test_every_class_boundary_and_folded_form_of_the_table() -> None:
+    for cp in _table_code_points():
+        c = chr(cp)
+        check(f"{c} a{c}b {c}'s x’{c} \uffa1{c}\uffc2 台{c}")
 
 
 @pytest.mark.parametrize(
