@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyIterator, PyList, PySet, PyString};
 
+mod eval;
 mod table;
 
 const SEP: u32 = 0;
@@ -353,5 +354,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spans, m)?)?;
     m.add_class::<Automaton>()?;
     m.add_class::<Hits>()?;
+    m.add_class::<eval::Rules>()?;
     Ok(())
 }

@@ -21,6 +21,12 @@ one costs a few set look-ups. A rule that is true on empty text (``NOT x`` and
 the like) is tried on every item. Where terms occur (token ranges) is worked
 out only when a ``NEAR`` asks, or when the spans of a match are read.
 
+Where the native module is built, that evaluation runs there instead: the
+anchor index and the evaluator trees are handed to it once per rule set, and
+one call per item, over the hits its scan holds, gives the rules that fire.
+The Python evaluation stays the reference it is tested against, and the
+fallback.
+
 Spans are the character ranges, in the original field text, of the positive
 terms that made a rule true: every occurrence of each term under a true AND,
 the true branches of an OR, the pairs that satisfy a NEAR, nothing under NOT.
@@ -38,7 +44,7 @@ from dataclasses import dataclass
 from itertools import accumulate, compress, repeat
 from operator import add, itemgetter, not_
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.core.alerts import Fired
 from monitor.core.rules.highlight import snippet
@@ -56,9 +62,12 @@ from monitor.core.rules.query import (
     Term,
     parse_query,
 )
-from monitor.core.rules.scanning import Automaton, KeyHits
+from monitor.core.rules.scanning import Automaton, KeyHits, NativeNode, native_rules
 from monitor.core.text import Token, tokenize, word_spans
 from monitor.errors import RuleError
+
+if TYPE_CHECKING:
+    from monitor._native import Rules as NativeRules
 
 __all__ = ["EMPTY_RULESET", "Match", "RuleSet", "Scan", "Span", "compile_ruleset"]
 
@@ -417,6 +426,11 @@ class _Eval(ABC):
     def code(self, ctx: _Code) -> str:
         """The test as a Python expression."""
 
+    @abstractmethod
+    def native(self) -> NativeNode:
+        """The node as the native module's evaluator takes it: (kind, view,
+        distance, term ids, right term ids, children)."""
+
     def has_near(self) -> bool:
         """Whether testing it may need to know where terms occur."""
         return False
@@ -472,6 +486,9 @@ class _Leaf(_Eval):
     def code(self, ctx: _Code) -> str:
         return f"{self.tid} in {ctx.view(self.fields)}"
 
+    def native(self) -> NativeNode:
+        return (0, _VIEW[self.fields], 0, [self.tid], [], [])
+
     def requires(self) -> list[Anchors]:
         return [(self.cost, frozenset(((_VIEW[self.fields], self.tid),)))]
 
@@ -497,6 +514,9 @@ class _AnyLeaf(_Eval):
 
     def code(self, ctx: _Code) -> str:
         return ctx.any_of(self.tids, self.fields)
+
+    def native(self) -> NativeNode:
+        return (0, _VIEW[self.fields], 0, sorted(self.tids), [], [])
 
     def requires(self) -> list[Anchors]:
         view = _VIEW[self.fields]
@@ -525,6 +545,9 @@ class _All(_Eval):
     def code(self, ctx: _Code) -> str:
         return " and ".join(f"({c.code(ctx)})" for c in _cheap_first(self.children))
 
+    def native(self) -> NativeNode:
+        return (1, 0, 0, [], [], [c.native() for c in _cheap_first(self.children)])
+
     def requires(self) -> list[Anchors]:
         # every child must hold, and so must what each requires
         return [a for c in self.children for a in c.requires()]
@@ -552,6 +575,9 @@ class _Any(_Eval):
 
     def code(self, ctx: _Code) -> str:
         return " or ".join(f"({c.code(ctx)})" for c in _cheap_first(self.children))
+
+    def native(self) -> NativeNode:
+        return (2, 0, 0, [], [], [c.native() for c in _cheap_first(self.children)])
 
     def requires(self) -> list[Anchors]:
         # One child holds, so one of the rarest sets of each child is met, and
@@ -584,6 +610,9 @@ class _Not(_Eval):
 
     def code(self, ctx: _Code) -> str:
         return f"not ({self.child.code(ctx)})"
+
+    def native(self) -> NativeNode:
+        return (3, 0, 0, [], [], [self.child.native()])
 
     def requires(self) -> list[Anchors]:
         return []
@@ -679,6 +708,10 @@ class _Near(_Eval):
             f"({ctx.any_of(tids, self.fields)})" for tids in (self.left, self.right)
         )
         return f"{sides} and N[{len(ctx.nears) - 1}](x)"
+
+    def native(self) -> NativeNode:
+        view = _VIEW[self.fields]
+        return (4, view, self.distance, sorted(self.left), sorted(self.right), [])
 
     def requires(self) -> list[Anchors]:
         # both sides must occur, in the fields they are looked for in (which
@@ -920,6 +953,21 @@ class RuleSet:
         self._automaton = (
             Automaton([_automaton_key(t) for t in compiler.terms]) if compiler.terms else None
         )
+        # The same evaluation in the native module, over the native scan's hits.
+        self._native: NativeRules | None = None
+        if self._automaton is not None and self._automaton.native:
+            self._native = native_rules(
+                [e.native() for e in evals],
+                [
+                    (v, tid, list(rs))
+                    for v, _, rules_of in self._first
+                    for tid, rs in rules_of.items()
+                ],
+                [(v, sorted(t)) for v, t in then],
+                [i in self._exact for i in range(len(evals))],
+                list(always),
+                list(self._term_lengths),
+            )
 
     def __repr__(self) -> str:
         return f"<RuleSet of {len(self.rules)} rules, {len(self._entities)} entities>"
@@ -930,10 +978,19 @@ class RuleSet:
         if not self.rules:
             return []
         item = _ScannedItem(self, fields) if self._automaton is not None else _EmptyItem(fields)
+        if self._native is not None:
+            assert isinstance(item, _ScannedItem)
+            hits, streams = item.hits, item.streams
+            fired = self._native.fire(
+                [hits.get(f) for f in FIELDS], [streams.get(f) for f in FIELDS]
+            )
+            rules, evals = self.rules, self._evals
+            return [Match(rules[i], evals[i], item) for i in fired]
         return self._evaluate(item)
 
     def _evaluate(self, item: _Item) -> list[Match]:
-        """The rules that match a scanned item."""
+        """The rules that match a scanned item, evaluated in Python: the
+        reference the native evaluation is held to, and its fallback."""
         views = item.views
         # the rules each present anchor stands for, gathered in C
         first: set[int] = set()

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from monitor.core.text import NATIVE_WORDS, python_words
+
+if TYPE_CHECKING:
+    from monitor._native import Rules as NativeRules
 
 try:
     from monitor import _native
@@ -24,12 +28,15 @@ try:
 except ImportError:  # not built (a checkout run in place)
     NATIVE = False
 
-__all__ = ["Automaton", "KeyHit", "KeyHits"]
+__all__ = ["Automaton", "KeyHit", "KeyHits", "NativeNode", "native_rules"]
 
 KeyHit = tuple[int, int, int]  # key id, start, end: characters of the stream
 # A field's hits: a list, or the native module's Hits, whose tuples are made
 # only when read (most items never ask where their terms are).
 KeyHits = Collection[KeyHit]
+# An evaluator node as the native module takes it: (kind, view, distance,
+# term ids, right term ids, children); see the matcher's _Eval.native.
+NativeNode = tuple[int, int, int, list[int], list[int], list["NativeNode"]]
 _TERM_ID = itemgetter(0)
 
 
@@ -48,6 +55,8 @@ class Automaton:
                 list(keys), matchkind=ahocorasick_rs.MatchKind.Standard
             )
         self._native_words = NATIVE_WORDS and self._native is not None
+        # whether its hits are the native module's, which its evaluator reads
+        self.native = self._native is not None
 
     def scan(self, text: str) -> tuple[str, KeyHits, set[int]]:
         """``text``'s stream (" w1 w2 … wn ", "" when it has no words), every
@@ -67,3 +76,16 @@ class Automaton:
         assert self._reference is not None
         found_hits: list[KeyHit] = self._reference.find_matches_as_indexes(stream, True)
         return stream, found_hits, set(map(_TERM_ID, found_hits))
+
+
+def native_rules(
+    trees: list[NativeNode],
+    first: list[tuple[int, int, list[int]]],
+    then: list[tuple[int, list[int]]],
+    exact: list[bool],
+    always: list[int],
+    lengths: list[int],
+) -> NativeRules:
+    """A rule set's evaluator in the native module (see ``RuleSet``), which
+    reads the hits of automatons whose ``native`` is true."""
+    return _native.Rules(trees, first, then, exact, always, lengths)
