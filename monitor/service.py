@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from typing import TYPE_CHECKING
@@ -74,6 +75,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 await create_topics(settings)
             await app.start()
             app.flow_control.resume()
+            collect_again()
             watcher = asyncio.create_task(rulebook.watch(stop))
             log.info(
                 "newsmon running: %d feeds, %d rules, alerts to %s",
@@ -95,6 +97,15 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     finally:
         await store.close()
     log.info("stopped")
+
+
+def collect_again() -> None:
+    """Cyclic garbage collection back on, after a start that ran without it
+    (``newsmon run``). What the start made is frozen first: it lives as long as
+    the service, and no later collection needs to go through it again."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 async def _serve_websub(settings: Settings, stages: Stages, agents: Agents) -> AppRunner | None:

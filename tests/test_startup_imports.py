@@ -6,16 +6,19 @@ never parses, needs numpy only once it compares stories, and needs neither
 Kafka's admin client (embedded mode) nor aiohttp's server (without WebSub);
 a parser process needs no HTTP client, and no command line either (it imports
 monitor.cli again when the service runs as the console script ``newsmon``).
+The start also runs without cyclic garbage collection, back on once started.
 """
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 
 import faust
 import pytest
 
+from monitor.service import collect_again
 from monitor.stream.app import EmbeddedApp, unmarked
 
 
@@ -68,3 +71,17 @@ def test_agents_and_timers_registered_unmarked_are_registered_without_marks() ->
     with pytest.raises(RuntimeError), unmarked():
         raise RuntimeError("registering failed")
     assert faust.utils.venusian.attach is mark
+
+
+def test_collection_comes_back_on_after_a_start_without_it() -> None:
+    frozen = gc.get_freeze_count()
+    gc.disable()  # as `newsmon run` starts the service
+    try:
+        collect_again()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > frozen  # the start's objects left out of collections
+    finally:
+        gc.enable()
+        gc.unfreeze()
+    collect_again()  # on a service run in-process with collection on: nothing frozen
+    assert gc.isenabled() and gc.get_freeze_count() == 0
