@@ -19,11 +19,19 @@ State rules:
   ``sy:updatePeriod``, ask (the feed's, from the last 200, is kept in the
   state: a 304 has no document); the fetching stage plans it again from the
   interval it learns from what the poll brought.
+
+A 200 with the very document the last poll read (no validators, or a server
+that ignores them) is taken as a 304: nothing is parsed, no items, the marks
+stand. Given what the last poll read (``last``), ``poll_feed`` knows it by its
+digest, and a document that did not parse then fails again with the same
+error, unparsed. The caller keeps each feed's last ``Reading`` once the poll's
+items are safe (a poll whose items were lost must read them again).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import random
 from dataclasses import dataclass
@@ -40,6 +48,15 @@ log = logging.getLogger("newsmon.fetch")
 
 
 @dataclass(frozen=True, slots=True)
+class Reading:
+    """A document a poll read, to know it again: its digest (with what its
+    parse depends on besides its bytes) and, if it did not parse, why."""
+
+    digest: bytes
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PollOutcome:
     items: list[Item]
     state: FeedState  # the feed's state after this poll, to be saved
@@ -49,6 +66,9 @@ class PollOutcome:
     discovery: Discovery | None = None
     # of a 200 or a 304: how long the response stays fresh (Cache-Control, Expires)
     fresh_for_s: float | None = None
+    # the document a 200 brought, for the next poll (``last``)
+    reading: Reading | None = None
+    unchanged: bool = False  # a 200 with the document the last poll read
 
     @property
     def ok(self) -> bool:
@@ -57,8 +77,9 @@ class PollOutcome:
     @property
     def read(self) -> bool:
         """The feed's content was read: ``items`` is all it carries now (not a
-        304, which says it carries what it did, nor a failure)."""
-        return self.ok and self.state.last_status != 304
+        304 or the same document again, which say it carries what it did, nor
+        a failure)."""
+        return self.ok and self.state.last_status != 304 and not self.unchanged
 
 
 async def poll_feed(
@@ -68,8 +89,10 @@ async def poll_feed(
     interval_s: float,
     now: datetime,
     rng: random.Random,
+    last: Reading | None = None,
 ) -> PollOutcome:
-    """Poll ``state.url`` once, conditionally on the validators in ``state``."""
+    """Poll ``state.url`` once, conditionally on the validators in ``state``;
+    ``last``: what the feed's last poll read."""
     result = await fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified)
     if result.error is not None:
         retry_after = result.retry_after_s
@@ -90,10 +113,16 @@ async def poll_feed(
             items=[], state=new_state, error=None, feed_title="", fresh_for_s=result.fresh_for_s
         )
 
+    reading = Reading(_digest(result))
+    if last is not None and last.digest == reading.digest:
+        if last.error is not None:
+            return _failed(state, last.error, result.status, None, interval_s, now, rng, last)
+        return _unchanged(state, result, last, interval_s, now, rng)
     try:
         parsed = await _parse(parser, result)
     except FeedError as exc:
-        return _failed(state, exc.message, result.status, None, interval_s, now, rng)
+        reading = dataclasses.replace(reading, error=exc.message)
+        return _failed(state, exc.message, result.status, None, interval_s, now, rng, reading)
     except Exception as exc:  # a parser bug is this feed's failure, not the service's
         reason = f"parser error: {type(exc).__name__}: {exc}"
         return _failed(state, reason, result.status, None, interval_s, now, rng)
@@ -118,6 +147,47 @@ async def poll_feed(
         feed_title=parsed.title,
         discovery=discover(result.links, parsed.links, result.final_url),
         fresh_for_s=result.fresh_for_s,
+        reading=reading,
+    )
+
+
+def _digest(result: FetchResult) -> bytes:
+    """The document's digest, with the headers its parse depends on."""
+    assert result.body is not None
+    digest = hashlib.blake2b(result.body, digest_size=16)
+    digest.update(repr((result.content_type, result.final_url, result.links)).encode())
+    return digest.digest()
+
+
+def _unchanged(
+    state: FeedState,
+    result: FetchResult,
+    reading: Reading,
+    interval_s: float,
+    now: datetime,
+    rng: random.Random,
+) -> PollOutcome:
+    """The outcome of a 200 with the document the last poll read: as a 304's."""
+    new_state = dataclasses.replace(
+        state,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        failures=0,
+        last_status=result.status,
+        last_error=None,
+        last_polled_at=now,
+        next_poll_at=next_poll(
+            now, interval_s, rng, fresh_for_s=result.fresh_for_s, ttl_s=state.ttl_s
+        ),
+    )
+    return PollOutcome(
+        items=[],
+        state=new_state,
+        error=None,
+        feed_title="",
+        fresh_for_s=result.fresh_for_s,
+        reading=reading,
+        unchanged=True,
     )
 
 
@@ -136,6 +206,7 @@ def _failed(
     interval_s: float,
     now: datetime,
     rng: random.Random,
+    reading: Reading | None = None,
 ) -> PollOutcome:
     failures = state.failures + 1
     when = next_poll(now, interval_s, rng, failures=failures, retry_after_s=retry_after_s)
@@ -154,4 +225,4 @@ def _failed(
         last_polled_at=now,
         next_poll_at=when,
     )
-    return PollOutcome(items=[], state=new_state, error=reason, feed_title="")
+    return PollOutcome(items=[], state=new_state, error=reason, feed_title="", reading=reading)

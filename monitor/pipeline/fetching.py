@@ -35,7 +35,7 @@ from monitor.core.retention import marks_fresh_since
 from monitor.core.schedule import IntervalBounds, learned_interval, next_poll, updated_gap
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
-from monitor.fetch.poll import PollOutcome, poll_feed
+from monitor.fetch.poll import PollOutcome, Reading, poll_feed
 from monitor.notify.dispatch import Dispatcher
 from monitor.pipeline.scheduling import PollRequest
 from monitor.store import Store
@@ -76,6 +76,8 @@ class Fetching:
         self.rng = rng or random.Random()
         self.bounds = bounds or IntervalBounds()
         self._polling: set[str] = set()  # feeds this process is polling right now
+        # the document each feed's last poll read: the same one again is not parsed
+        self._readings: dict[str, Reading] = {}
         # WebSub (monitor.pipeline.pushing), set by Stages.build when it is on
         self.push: AfterPoll | None = None
 
@@ -92,25 +94,31 @@ class Fetching:
             if request.at and state.last_polled_at and state.last_polled_at >= request.at:
                 log.debug("polled %s already since %s", feed.url, request.at.isoformat())
                 return
-            items, after = await self.poll(feed, state)
+            items, after, reading = await self.poll(feed, state)
             log.debug("polled %s: %d new items", feed.url, len(items))
             await send(items)
             await self.store.save_feed_state(await self._checked_health(feed, state, after, items))
+            if reading is not None:  # only now: its items are safe on their way
+                self._readings[feed.url] = reading
         finally:
             self._polling.discard(feed.url)
 
-    async def poll(self, feed: Feed, state: FeedState) -> tuple[list[Item], FeedState]:
-        """Fetch one feed: its items not seen before, and its new state (not yet saved)."""
+    async def poll(
+        self, feed: Feed, state: FeedState
+    ) -> tuple[list[Item], FeedState, Reading | None]:
+        """Fetch one feed: its items not seen before, its new state (not yet
+        saved), and the document it read (see ``monitor.fetch.poll``)."""
         now = self.clock()
         interval = self.interval(feed, state, now)
-        outcome = await poll_feed(self.fetcher, self.parser, state, interval, now, self.rng)
-        # a 304 or a failure: no items, and the marks stand
+        last = self._readings.get(feed.url)
+        outcome = await poll_feed(self.fetcher, self.parser, state, interval, now, self.rng, last)
+        # a 304, the same document again or a failure: no items, and the marks stand
         new = await self.arrived(feed, outcome.items, now) if outcome.read else []
         outcome = replace(outcome, state=self._planned(feed, state, outcome, new, now))
         after = outcome.state
         if self.push is not None:  # its hub subscribed to; polled rarely while it pushes
             after = await self.push.after_poll(feed, outcome, now)
-        return new, after
+        return new, after, outcome.reading
 
     def interval(self, feed: Feed, state: FeedState, now: datetime) -> float:
         """How often ``feed`` is polled now: as the config pins it, else learned
