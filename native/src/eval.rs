@@ -4,8 +4,6 @@
 //! holds. The Python evaluation is the reference (and the fallback where this
 //! module is not built); a hypothesis test holds this one to it.
 
-use std::collections::HashMap;
-
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -61,15 +59,13 @@ fn node(raw: Raw, terms: usize) -> PyResult<Node> {
 }
 
 /// One item's terms: per view, a bit per term id and the sorted ids; per
-/// field, its hits and stream, and (made when a NEAR first asks) how many
-/// spaces the stream has up to each of its characters.
+/// field, its hits and stream.
 struct Item<'a, 'py> {
     bits: Vec<u64>,
     words: usize,
     tids: [Vec<u32>; VIEWS],
     hits: [&'a [(u32, u32, u32)]; FIELDS],
     streams: &'a [Option<Bound<'py, PyString>>],
-    spaces: [Option<Vec<u32>>; FIELDS],
 }
 
 impl Item<'_, '_> {
@@ -89,30 +85,44 @@ impl Item<'_, '_> {
     }
 
     /// Word ranges [first, end) of the hits of `tids` in `field`.
-    fn ranges(&mut self, field: usize, tids: &[u32], lengths: &[u32]) -> PyResult<Vec<(u32, u32)>> {
-        if self.spaces[field].is_none() {
-            let mut counts = Vec::new();
-            if let Some(stream) = &self.streams[field] {
-                let mut n = 0u32;
-                for c in stream.to_str()?.chars() {
-                    n += u32::from(c == ' ');
-                    counts.push(n);
-                }
-            }
-            self.spaces[field] = Some(counts);
-        }
-        let spaces = self.spaces[field].as_deref().unwrap_or_default();
-        let mut found = Vec::new();
-        for &(tid, start, _) in self.hits[field] {
-            if tids.binary_search(&tid).is_ok() {
-                let Some(&upto) = spaces.get(start as usize) else {
-                    return Err(PyValueError::new_err("a hit past its stream"));
+    fn ranges(&self, field: usize, tids: &[u32], lengths: &[u32]) -> PyResult<Vec<(u32, u32)>> {
+        let mut picked: Vec<(u32, u32)> = self.hits[field]
+            .iter()
+            .filter(|h| tids.binary_search(&h.0).is_ok())
+            .map(|h| (h.1, h.0))
+            .collect();
+        let Some(stream) = self.streams[field].as_ref().filter(|_| !picked.is_empty()) else {
+            return Ok(Vec::new());
+        };
+        let stream = stream.to_str()?;
+        picked.sort_unstable();
+        // The spaces up to a hit's first character: one per word before it,
+        // and the one in front (its own, or its word's); counted on from one
+        // hit to the next, in characters of the stream.
+        let (mut spaces, mut counted) = (0u32, 0usize);
+        let ascii = stream.is_ascii();
+        let mut chars = stream.chars();
+        let mut found = Vec::with_capacity(picked.len());
+        for (start, tid) in picked {
+            let upto = start as usize + 1;
+            if upto > counted {
+                let more = if ascii {
+                    stream
+                        .as_bytes()
+                        .get(counted..upto)
+                        .map(|b| b.iter().filter(|&&c| c == b' ').count())
+                } else {
+                    chars
+                        .by_ref()
+                        .take(upto - counted)
+                        .try_fold(0usize, |n, c| Some(n + usize::from(c == ' ')))
                 };
-                // the spaces up to its first character: one per word before
-                // it, and the one in front (its own, or its word's)
-                let first = upto - 1;
-                found.push((first, first + lengths[tid as usize]));
+                spaces +=
+                    more.ok_or_else(|| PyValueError::new_err("a hit past its stream"))? as u32;
+                counted = upto;
             }
+            let first = spaces.saturating_sub(1);
+            found.push((first, first + lengths[tid as usize]));
         }
         Ok(found)
     }
@@ -122,8 +132,10 @@ impl Item<'_, '_> {
 #[pyclass(frozen, module = "monitor._native")]
 pub struct Rules {
     trees: Vec<Node>,
-    /// (view, term id) -> the rules it anchors first.
-    first: HashMap<(usize, u32), Vec<u32>>,
+    /// The rules each (view, term id) anchors first: those of key
+    /// `view * terms + tid` are `first[at[key]..at[key + 1]]`.
+    at: Vec<u32>,
+    first: Vec<u32>,
     /// Per rule, its second anchors: a view and terms (none: no second).
     then: Vec<(usize, Vec<u32>)>,
     exact: Vec<bool>,
@@ -162,7 +174,17 @@ impl Rules {
         {
             return Err(PyValueError::new_err("an index out of range"));
         }
-        let first = first.into_iter().map(|(v, t, rs)| ((v, t), rs)).collect();
+        let mut by_key: Vec<Vec<u32>> = vec![Vec::new(); VIEWS * terms];
+        for (v, t, rs) in first {
+            by_key[v * terms + t as usize].extend(rs);
+        }
+        let mut at = Vec::with_capacity(by_key.len() + 1);
+        at.push(0u32);
+        let mut first = Vec::new();
+        for rs in by_key {
+            first.extend(rs);
+            at.push(first.len() as u32);
+        }
         let then = then
             .into_iter()
             .map(|(v, mut ts)| {
@@ -172,6 +194,7 @@ impl Rules {
             .collect();
         Ok(Rules {
             trees,
+            at,
             first,
             then,
             exact,
@@ -198,7 +221,6 @@ impl Rules {
             tids: Default::default(),
             hits: [&[]; FIELDS],
             streams: &streams,
-            spaces: Default::default(),
         };
         for (f, found) in hits.iter().enumerate() {
             let Some(found) = found else { continue };
@@ -227,12 +249,13 @@ impl Rules {
             tids.sort_unstable();
             tids.dedup();
         }
+        let terms = self.lengths.len();
         let mut candidates: Vec<u32> = Vec::new();
         for (view, tids) in item.tids.iter().enumerate() {
             for &tid in tids {
-                if let Some(rules) = self.first.get(&(view, tid)) {
-                    candidates.extend_from_slice(rules);
-                }
+                let key = view * terms + tid as usize;
+                let (from, to) = (self.at[key] as usize, self.at[key + 1] as usize);
+                candidates.extend_from_slice(&self.first[from..to]);
             }
         }
         candidates.sort_unstable();
@@ -243,12 +266,12 @@ impl Rules {
             if !second.is_empty() && !item.any(*view, second) {
                 continue;
             }
-            if self.exact[rule as usize] || self.test(&self.trees[rule as usize], &mut item)? {
+            if self.exact[rule as usize] || self.test(&self.trees[rule as usize], &item)? {
                 fired.push(rule);
             }
         }
         for &rule in &self.always {
-            if self.test(&self.trees[rule as usize], &mut item)? {
+            if self.test(&self.trees[rule as usize], &item)? {
                 fired.push(rule);
             }
         }
@@ -259,7 +282,7 @@ impl Rules {
 }
 
 impl Rules {
-    fn test(&self, node: &Node, item: &mut Item) -> PyResult<bool> {
+    fn test(&self, node: &Node, item: &Item) -> PyResult<bool> {
         Ok(match node {
             Node::Any(view, tids) => item.any(*view, tids),
             Node::All(children) => {
@@ -294,7 +317,7 @@ impl Rules {
         distance: u32,
         left: &[u32],
         right: &[u32],
-        item: &mut Item,
+        item: &Item,
     ) -> PyResult<bool> {
         if !item.any(view, left) || !item.any(view, right) {
             return Ok(false);
