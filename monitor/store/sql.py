@@ -553,8 +553,11 @@ class SqlStore:
             .where(story_items.c.story == story_id)
             .order_by(story_items.c.seen_at, story_items.c.fingerprint)
         )
-        async with self._tx(write=False) as conn:
-            rows = (await conn.execute(query)).all()
+
+        async def read(conn: AsyncConnection) -> Sequence[Row[Any]]:
+            return (await conn.execute(query)).all()
+
+        rows = await self._reads.run(read)  # asked for every alert sent
         return [
             StorySource(
                 feed_title=row.feed_title, link=row.link, title=row.title, seen_at=row.seen_at
@@ -821,36 +824,43 @@ class SqlStore:
         return sorted((_pending(row) for row in rows), key=lambda p: p.id)
 
     async def mark_delivered(self, alert_id: int, now: datetime) -> None:
-        await self.mark_delivered_many([alert_id], now, kind="alert")
+        # group-committed: the alerts a burst of news sends, settled together
+        await self._writes.run(lambda conn: self._settle(conn, [alert_id], now, "alert"))
 
     async def mark_delivered_many(
         self, alert_ids: Sequence[int], now: datetime, kind: MessageKind = "digest"
     ) -> None:
         _check_kind(kind)
+        async with self._tx(write=True) as conn:
+            await self._settle(conn, alert_ids, now, kind)
+
+    async def _settle(
+        self, conn: AsyncConnection, alert_ids: Sequence[int], now: datetime, kind: MessageKind
+    ) -> None:
+        """The alerts went out in one message: history now, and the message recorded."""
         wanted = list(dict.fromkeys(alert_ids))
         channels: set[str] = set()
-        async with self._tx(write=True) as conn:
-            for chunk in _chunks(wanted):
-                # a dead letter that was sent after all counts as delivered
-                settle = (
-                    update(outbox)
-                    .where(outbox.c.id.in_(chunk), outbox.c.delivered_at.is_(None))
-                    .values(
-                        delivered_at=now,
-                        last_attempt_at=now,
-                        attempts=outbox.c.attempts + 1,
-                        last_error=None,
-                        dead_at=None,
-                    )
+        for chunk in _chunks(wanted):
+            # a dead letter that was sent after all counts as delivered
+            settle = (
+                update(outbox)
+                .where(outbox.c.id.in_(chunk), outbox.c.delivered_at.is_(None))
+                .values(
+                    delivered_at=now,
+                    last_attempt_at=now,
+                    attempts=outbox.c.attempts + 1,
+                    last_error=None,
+                    dead_at=None,
                 )
-                await conn.execute(settle)
-                # the message went out even if the row was settled already (a repeat
-                # report): it counts against the rate limit all the same
-                sent_to = select(outbox.c.channel).where(outbox.c.id.in_(chunk)).distinct()
-                channels.update((await conn.execute(sent_to)).scalars())
-            if channels:
-                rows = [{"channel": ch, "sent_at": now, "kind": kind} for ch in sorted(channels)]
-                await conn.execute(messages.insert(), rows)
+            )
+            await conn.execute(settle)
+            # the message went out even if the row was settled already (a repeat
+            # report): it counts against the rate limit all the same
+            sent_to = select(outbox.c.channel).where(outbox.c.id.in_(chunk)).distinct()
+            channels.update((await conn.execute(sent_to)).scalars())
+        if channels:
+            rows = [{"channel": ch, "sent_at": now, "kind": kind} for ch in sorted(channels)]
+            await conn.execute(messages.insert(), rows)
 
     async def mark_failed(
         self, alert_id: int, error: str, next_attempt_at: datetime, now: datetime
@@ -904,8 +914,11 @@ class SqlStore:
 
     async def is_settled(self, alert_id: int) -> bool:
         query = select(outbox.c.id).where((outbox.c.id == alert_id) & self._unsettled)
-        async with self._tx(write=False) as conn:
+
+        async def settled(conn: AsyncConnection) -> bool:
             return (await conn.execute(query)).first() is None
+
+        return await self._reads.run(settled)  # asked for every alert sent
 
     async def outbox_summary(self) -> OutboxSummary:
         def count(where: ColumnElement[bool]) -> Any:
