@@ -5,11 +5,12 @@ rules into, any query, NEAR at its edges, and any item."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.core.rules import RuleSet, load_ruleset, render
+from monitor.core.rules import RuleSet, load_ruleset, render, scanning
 from monitor.core.rules.matcher import _ScannedItem
 from monitor.core.rules.query import Near, Node
 
@@ -17,11 +18,13 @@ from . import test_matcher_anchors as anchors
 from . import test_matcher_properties as props
 
 
-def _ruleset(trees: list[Node]) -> RuleSet:
+def _rules_yaml(trees: list[Node]) -> str:
     rules = [{"name": f"r{i}", "match": render(t)} for i, t in enumerate(trees)]
-    ruleset = load_ruleset(
-        {"entities.yaml": props.ENTITY_FILE, "rules.yaml": yaml.safe_dump({"rules": rules})}
-    )
+    return yaml.safe_dump({"rules": rules})
+
+
+def _ruleset(trees: list[Node]) -> RuleSet:
+    ruleset = load_ruleset({"entities.yaml": props.ENTITY_FILE, "rules.yaml": _rules_yaml(trees)})
     assert ruleset._native is not None, "the native module is built"
     return ruleset
 
@@ -79,3 +82,24 @@ def test_unscanned_and_empty_fields_and_rules_true_on_nothing() -> None:
     for fields in ({}, {"title": ""}, {"title": "China"}, {"feed": "Tariffs", "title": "China"}):
         check(ruleset, fields)
     assert [bool(ruleset.match(f)) for f in ({}, {"title": "China"})] == [True, False]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(anchors.shaped(), min_size=1, max_size=8),
+    st.lists(props.items(), min_size=1, max_size=4),
+)
+def test_without_the_native_module_python_evaluates(
+    trees: list[Node], batch: list[dict[str, str]]
+) -> None:
+    native = _ruleset(trees)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scanning, "NATIVE", False)
+        fallback = load_ruleset(
+            {"entities.yaml": props.ENTITY_FILE, "rules.yaml": _rules_yaml(trees)}
+        )
+    assert fallback._native is None
+    for fields in batch:
+        assert [m.rule.name for m in fallback.match(fields)] == [
+            m.rule.name for m in native.match(fields)
+        ]
