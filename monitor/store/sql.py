@@ -1105,10 +1105,18 @@ class _DriverRows:
         if not rows:
             return
         sql, order = self._compiled(tuple(rows[0]))
-        values = [
-            tuple(row[name] if convert is None else convert(row[name]) for name, convert in order)
-            for row in rows
+        names = [name for name, _ in order]
+        # each distinct value converted once (the rows of a batch share their times)
+        converts: list[tuple[int, Any, dict[Any, Any]]] = [
+            (k, convert, {}) for k, (_, convert) in enumerate(order) if convert
         ]
+        values = []
+        for row in rows:
+            value = [row[name] for name in names]
+            for k, convert, done in converts:
+                raw = value[k]
+                value[k] = done[raw] if raw in done else done.setdefault(raw, convert(raw))
+            values.append(tuple(value))
         await conn.exec_driver_sql(sql, values)
 
 
