@@ -90,6 +90,7 @@ class Stages:
                 settings.fetch.timeout,
                 clock,
                 RequestBudget(settings.fetch.max_requests_per_second),
+                shared=not settings.embedded,
             ),
             fetching=Fetching(
                 store,

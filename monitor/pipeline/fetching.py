@@ -90,6 +90,11 @@ class Fetching:
             return
         self._polling.add(feed.url)
         try:
+            if request.until is not None and not await self.store.take_poll(
+                feed.url, request.until
+            ):
+                log.debug("poll of %s taken by another worker", feed.url)
+                return
             state = await self.store.feed_state(feed.url) or FeedState(url=feed.url)
             if request.at and state.last_polled_at and state.last_polled_at >= request.at:
                 log.debug("polled %s already since %s", feed.url, request.at.isoformat())

@@ -37,6 +37,9 @@ class PollRequest:
 
     url: str
     at: datetime | None  # None: a request from before requests were stamped
+    # the claim's lease end, where workers share the feeds: the poll is taken
+    # with it (Store.take_poll), so one worker fetches, however often it is handed out
+    until: datetime | None = None
 
 
 class Scheduling:
@@ -47,12 +50,15 @@ class Scheduling:
         fetch_timeout: float,
         clock: Callable[[], datetime],
         budget: RequestBudget | None = None,  # None: as many as are due
+        *,
+        shared: bool = False,  # several workers: requests carry their lease end
     ) -> None:
         self.store = store
         self.feeds = list(feeds)
         self.lease = max(MIN_POLL_LEASE, timedelta(seconds=2 * fetch_timeout))
         self.clock = clock
         self.budget = budget
+        self.shared = shared
         # from the last call of due(): the first feed due within its ahead_s
         self.next_due_at: datetime | None = None
 
@@ -73,7 +79,10 @@ class Scheduling:
         won = await asyncio.gather(
             *(self.store.claim_feed(feed.url, now, now + self.lease) for feed in chosen)
         )
-        requests = [PollRequest(feed.url, now) for feed, ok in zip(chosen, won, strict=True) if ok]
+        until = now + self.lease if self.shared else None
+        requests = [
+            PollRequest(feed.url, now, until) for feed, ok in zip(chosen, won, strict=True) if ok
+        ]
         if self.budget is not None:
             self.budget.spend(len(requests), now)
         return requests

@@ -106,6 +106,12 @@ class Store(Protocol):
         True for exactly one of several workers racing for the same due feed.
         """
 
+    async def take_poll(self, url: str, until: datetime) -> bool:
+        """Take the poll that the claim leasing the feed to ``until`` asked for:
+        True for the first worker to take it, False once it is taken (or the
+        feed was claimed again since). Kafka may hand a poll request to a second
+        worker while the first still polls: only one of them fetches."""
+
     # items and outbox --------------------------------------------------
     async def record_quiet(self, items: Sequence[Item], now: datetime) -> None:
         """Mark items that alert no one seen and keep their texts, all in one

@@ -43,7 +43,7 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -114,6 +114,8 @@ _MATCH_LOCK = SCHEMA_LOCK + 1
 _MAX_ERROR_CHARS = 2_000
 # more than the bands an item has: a candidate carrying the link ranks first
 _LINK_WEIGHT = 1_000
+# how far take_poll moves a feed's lease: the least that makes it another lease
+_TAKEN = timedelta(microseconds=1)
 
 # A worker's agents (scheduler, fetch, match, notify, retries) share its pool.
 _POSTGRES_ENGINE: dict[str, Any] = {
@@ -202,6 +204,13 @@ class SqlStore:
         # a statement per poll, each built once (building one cost more than running it)
         self._save_feed = self._feed_upsert()
         self._claim_first, self._claim_due, self._claim_due_many = self._claims()
+        # take_poll: the lease moved on by a microsecond, so the claim is taken once
+        self._take_poll = (
+            update(feeds)
+            .where(feeds.c.url == bindparam("feed"), feeds.c.next_poll_at == bindparam("until"))
+            .values(next_poll_at=bindparam("taken"))
+            .returning(feeds.c.url)
+        )
         self._read_feeds = select(feeds).where(feeds.c.url.in_(bindparam("urls", expanding=True)))
         # and those of the rows an item makes, bound to each row's values: built
         # with the values in them, they cost more than running them
@@ -423,6 +432,19 @@ class SqlStore:
             index_elements=[feeds.c.url],
             set_={name: insert.excluded[name] for name in _FEED_STATE_COLUMNS},
         )
+
+    async def take_poll(self, url: str, until: datetime) -> bool:
+        taken: bool = await self._writes.run_batched(self._take_polls, (url, until))
+        return taken
+
+    async def _take_polls(
+        self, conn: AsyncConnection, takes: Sequence[tuple[str, datetime]]
+    ) -> list[bool]:
+        results: list[bool] = []
+        for url, until in takes:
+            params = {"feed": url, "until": until, "taken": until + _TAKEN}
+            results.append((await conn.execute(self._take_poll, params)).first() is not None)
+        return results
 
     def _claims(self) -> tuple[Executable, Executable, Executable]:
         """claim_feed's statements: a first claim of a feed, one of a due feed,

@@ -329,12 +329,15 @@ def _poll_message(request: PollRequest) -> Message:
     message: Message = {"url": request.url}
     if request.at is not None:
         message["at"] = request.at.isoformat()
+    if request.until is not None:
+        message["until"] = request.until.isoformat()
     return message
 
 
 def _poll_request(value: Message) -> PollRequest:
     at = datetime.fromisoformat(value["at"]) if "at" in value else None
-    return PollRequest(value["url"], at)
+    until = datetime.fromisoformat(value["until"]) if "until" in value else None
+    return PollRequest(value["url"], at, until)
 
 
 def _groups(items: Sequence[Item]) -> Iterator[Sequence[Item]]:
