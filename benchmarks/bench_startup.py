@@ -16,9 +16,10 @@ processes'. With ``--script`` the service is started as users start it, by
 the console script ``.venv/bin/newsmon`` (whose parser processes run the
 script again), otherwise as ``python -m monitor`` (as bench_ingest does).
 
-Printed: each start, the best and the median, against a target of 0.5 s to
-the first request (wall-clock numbers on a loaded machine swing: the CPU
-columns are the firmer figures).
+Printed: each start, the best and the median, beside an aim of 0.5 s to the
+first request (not one of the issue's targets: start-up is a part of its cold
+ingest counted from the process start). Wall-clock numbers on a loaded machine
+swing: the CPU columns are the firmer figures.
 
     .venv/bin/python benchmarks/bench_startup.py [--feeds 200] [--rounds 5] [--script]
 """
@@ -49,7 +50,7 @@ from benchmarks._harness import (
 )
 from benchmarks.bench_ingest import make_due
 
-TARGET_FIRST_REQUEST_S = 0.5
+AIM = 0.5  # the project's own, not an issue target: reported, not judged
 SCRIPT = [str(Path(sys.executable).parent / "newsmon")]
 LOOK_EVERY = 0.002  # how often the feed server is asked whether a request came
 
@@ -123,12 +124,13 @@ def report(starts: list[Start], command: str) -> list[Target]:
         parsers = statistics.median(s.parsers_cpu for s in these)
         measured = (
             f"best {best:.2f} s, median {median:.2f} s; CPU {cpu:.2f} s "
-            f"(+ {parsers:.2f} s in its parser processes), median"
+            f"(+ {parsers:.2f} s in its parser processes), median; "
+            f"{'within' if best <= AIM else 'above'} the aim of {AIM} s"
         )
         targets.append(
             Target(
-                f"{kind} start to the first request <= {TARGET_FIRST_REQUEST_S} s ({command})",
-                best <= TARGET_FIRST_REQUEST_S,
+                f"{kind} start to the first request ({command})",
+                None,
                 measured,
             )
         )
