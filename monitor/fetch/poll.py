@@ -99,16 +99,7 @@ async def poll_feed(
         return _failed(state, result.error, result.status, retry_after, interval_s, now, rng)
 
     if result.not_modified:
-        new_state = dataclasses.replace(
-            state,
-            failures=0,
-            last_status=result.status,
-            last_error=None,
-            last_polled_at=now,
-            next_poll_at=next_poll(
-                now, interval_s, rng, fresh_for_s=result.fresh_for_s, ttl_s=state.ttl_s
-            ),
-        )
+        new_state = _nothing_new(state, result, interval_s, now, rng)
         return PollOutcome(
             items=[], state=new_state, error=None, feed_title="", fresh_for_s=result.fresh_for_s
         )
@@ -151,6 +142,33 @@ async def poll_feed(
     )
 
 
+def _nothing_new(
+    state: FeedState,
+    result: FetchResult,
+    interval_s: float,
+    now: datetime,
+    rng: random.Random,
+    *,
+    validators: bool = False,
+) -> FeedState:
+    """The state after a poll that brought nothing to read (a 304, or the same
+    document again): a success, the next poll planned as usual. ``validators``:
+    the answer's ETag and Last-Modified replace the state's (a 200's)."""
+    answered = result if validators else state
+    return dataclasses.replace(
+        state,
+        etag=answered.etag,
+        last_modified=answered.last_modified,
+        failures=0,
+        last_status=result.status,
+        last_error=None,
+        last_polled_at=now,
+        next_poll_at=next_poll(
+            now, interval_s, rng, fresh_for_s=result.fresh_for_s, ttl_s=state.ttl_s
+        ),
+    )
+
+
 def _digest(result: FetchResult) -> bytes:
     """The document's digest, with the headers its parse depends on."""
     assert result.body is not None
@@ -168,18 +186,7 @@ def _unchanged(
     rng: random.Random,
 ) -> PollOutcome:
     """The outcome of a 200 with the document the last poll read: as a 304's."""
-    new_state = dataclasses.replace(
-        state,
-        etag=result.etag,
-        last_modified=result.last_modified,
-        failures=0,
-        last_status=result.status,
-        last_error=None,
-        last_polled_at=now,
-        next_poll_at=next_poll(
-            now, interval_s, rng, fresh_for_s=result.fresh_for_s, ttl_s=state.ttl_s
-        ),
-    )
+    new_state = _nothing_new(state, result, interval_s, now, rng, validators=True)
     return PollOutcome(
         items=[],
         state=new_state,
