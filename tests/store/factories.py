@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import Connection, MetaData, select
+from sqlalchemy import Connection, MetaData, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -26,7 +27,7 @@ from monitor.core.outbox import PendingAlert
 from monitor.core.retention import Cutoffs
 from monitor.store import Store
 from monitor.store.schema import outbox, seen_items
-from monitor.store.sql import engine_url
+from monitor.store.sql import SqlStore, engine_url
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 LONG_AGO = T0 - timedelta(days=3650)
@@ -170,3 +171,24 @@ async def sent_since(store: Store, channel: str, since: datetime) -> int:
     (with no alert going out as long ago as ``LONG_AGO``)."""
     async with store.serialized() as unit:
         return await unit.counted(channel, since, LONG_AGO)
+
+
+@contextmanager
+def statements(
+    store: SqlStore, kinds: tuple[str, ...] = ("SELECT", "INSERT", "UPDATE")
+) -> Iterator[list[str]]:
+    """The SQL statements of ``kinds`` that ``store`` runs inside the block (one
+    per executemany)."""
+    seen: list[str] = []
+    engine = store._engine
+    assert engine is not None
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(kinds):
+            seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", note)

@@ -5,36 +5,15 @@ leased is not, one new to the store is."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import event
 
 from monitor.store.sql import SqlStore
+from tests.store.factories import statements
 
 T0 = datetime(2024, 5, 1, 6, 0, tzinfo=UTC)
 FEEDS = [f"https://news.example.org/{n}.rss" for n in range(5)]
 LEASE = timedelta(seconds=20)
-
-
-@contextmanager
-def statements(store: SqlStore) -> Iterator[list[str]]:
-    """The SQL statements ``store`` runs inside the block."""
-    seen: list[str] = []
-    engine = store._engine
-    assert engine is not None
-
-    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
-            seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", note)
+WRITES = ("INSERT", "UPDATE")
 
 
 async def claim_due(store: SqlStore, urls: list[str], now: datetime) -> list[str]:
@@ -57,11 +36,11 @@ async def test_a_restart_claims_each_known_feed_in_one_statement(storage_url: st
         due = [
             d.url for d in await restarted.due_feeds([*FEEDS, "https://new.example.org/rss"], later)
         ]
-        with statements(restarted) as ran:
+        with statements(restarted, WRITES) as ran:
             assert await claim_due(restarted, due, later) == due
         assert len(ran) == len(due)  # the new feed too: its row inserted at once
         # leased now: not won again, by either statement
-        with statements(restarted) as ran:
+        with statements(restarted, WRITES) as ran:
             assert await claim_due(restarted, FEEDS, later) == []
         assert len(ran) == 2 * len(FEEDS)
     finally:

@@ -7,38 +7,16 @@ a feed stands. On SQLite and PostgreSQL, and between two workers."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import event
 
 from monitor.core.feeds import FeedState
 from monitor.store.sql import SqlStore
+from tests.store.factories import statements
 
 T0 = datetime(2024, 5, 1, 6, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=20)
 FEEDS = [f"https://news.example.org/{n}.rss" for n in range(300)]
-
-
-@contextmanager
-def statements(store: SqlStore) -> Iterator[list[str]]:
-    """The SQL statements ``store`` runs inside the block (one per executemany)."""
-    seen: list[str] = []
-    engine = store._engine
-    assert engine is not None
-
-    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE")):
-            seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", note)
 
 
 async def claim_at_once(store: SqlStore, urls: list[str], now: datetime) -> list[str]:
