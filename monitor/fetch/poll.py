@@ -99,7 +99,9 @@ async def poll_feed(
         return _failed(state, result.error, result.status, retry_after, interval_s, now, rng)
 
     if result.not_modified:
-        new_state = _nothing_new(state, result, interval_s, now, rng)
+        new_state = _succeeded(
+            state, result, interval_s, now, rng, validators=False, ttl_s=state.ttl_s
+        )
         return PollOutcome(
             items=[], state=new_state, error=None, feed_title="", fresh_for_s=result.fresh_for_s
         )
@@ -118,19 +120,7 @@ async def poll_feed(
         reason = f"parser error: {type(exc).__name__}: {exc}"
         return _failed(state, reason, result.status, None, interval_s, now, rng)
 
-    new_state = dataclasses.replace(
-        state,
-        etag=result.etag,
-        last_modified=result.last_modified,
-        failures=0,
-        last_status=result.status,
-        last_error=None,
-        last_polled_at=now,
-        ttl_s=parsed.ttl_s,
-        next_poll_at=next_poll(
-            now, interval_s, rng, fresh_for_s=result.fresh_for_s, ttl_s=parsed.ttl_s
-        ),
-    )
+    new_state = _succeeded(state, result, interval_s, now, rng, validators=True, ttl_s=parsed.ttl_s)
     return PollOutcome(
         items=parsed.items,
         state=new_state,
@@ -142,18 +132,20 @@ async def poll_feed(
     )
 
 
-def _nothing_new(
+def _succeeded(
     state: FeedState,
     result: FetchResult,
     interval_s: float,
     now: datetime,
     rng: random.Random,
     *,
-    validators: bool = False,
+    validators: bool,
+    ttl_s: float | None,
 ) -> FeedState:
-    """The state after a poll that brought nothing to read (a 304, or the same
-    document again): a success, the next poll planned as usual. ``validators``:
-    the answer's ETag and Last-Modified replace the state's (a 200's)."""
+    """The state after a successful poll (a 304, the same document again, or
+    one read), the next poll planned as usual. ``validators``: the answer's
+    ETag and Last-Modified replace the state's (a 200's); ``ttl_s``: how long
+    the feed says it stays fresh (the state's own when nothing was read)."""
     answered = result if validators else state
     return dataclasses.replace(
         state,
@@ -163,9 +155,8 @@ def _nothing_new(
         last_status=result.status,
         last_error=None,
         last_polled_at=now,
-        next_poll_at=next_poll(
-            now, interval_s, rng, fresh_for_s=result.fresh_for_s, ttl_s=state.ttl_s
-        ),
+        ttl_s=ttl_s,
+        next_poll_at=next_poll(now, interval_s, rng, fresh_for_s=result.fresh_for_s, ttl_s=ttl_s),
     )
 
 
@@ -186,7 +177,7 @@ def _unchanged(
     rng: random.Random,
 ) -> PollOutcome:
     """The outcome of a 200 with the document the last poll read: as a 304's."""
-    new_state = _nothing_new(state, result, interval_s, now, rng, validators=True)
+    new_state = _succeeded(state, result, interval_s, now, rng, validators=True, ttl_s=state.ttl_s)
     return PollOutcome(
         items=[],
         state=new_state,

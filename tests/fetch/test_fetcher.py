@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -15,18 +14,6 @@ from monitor.fetch.http import Fetcher
 from tests.feedserver import FeedServer, rss
 
 DOC = rss([{"title": "Hello", "link": "http://example.com/1", "guid": "1"}])
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    async with FeedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(total_timeout=5, max_bytes=1 << 20) as f:
-        yield f
 
 
 async def test_identifies_itself_and_asks_for_feeds(server: FeedServer, fetcher: Fetcher) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,18 +28,6 @@ STORIES = [
     },
     {"title": "Markets rally", "link": "/biz/rally", "description": "Stocks up"},
 ]
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    async with FeedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(total_timeout=5, max_bytes=1 << 20) as f:
-        yield f
 
 
 @pytest.fixture(scope="module")

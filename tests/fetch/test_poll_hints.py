@@ -29,12 +29,6 @@ class Clock:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    async with FeedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
 def clock() -> Clock:
     return Clock()
 

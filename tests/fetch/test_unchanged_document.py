@@ -7,7 +7,7 @@ poll whose items were lost on their way reads them again."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -43,18 +43,6 @@ class Counting:
     async def parse(self, body: bytes, url: str, **options: Any) -> ParsedFeed:
         self.calls += 1
         return await self.parser.parse(body, url, **options)
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    async with FeedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(total_timeout=5) as f:
-        yield f
 
 
 @pytest.fixture(scope="module")
