@@ -1,4 +1,4 @@
-"""The Store on SQLAlchemy: SQLite through aiosqlite, PostgreSQL through asyncpg.
+"""The Store on SQLAlchemy: SQLite through aiosqlite (run inline), PostgreSQL through asyncpg.
 
 One schema (``monitor.store.schema``, created and upgraded by
 ``monitor.store.migrations`` when the store opens) and one set of statements
@@ -25,9 +25,10 @@ step is one transaction that the database itself arbitrates:
 
 On SQLite, a transaction whose first statement is a write takes the write lock
 up front and waits (busy timeout) instead of failing. Within one process,
-writes are also queued on an asyncio lock: SQLite has one writer anyway, and
-waiting on the lock is cheaper than a worker thread blocking in the busy
-handler. An in-memory database lives on one shared connection, so there every
+writes are also queued on an asyncio lock, one for each database file: SQLite
+has one writer anyway, and its statements run on the event loop's thread
+(``monitor.store.inline``), where waiting in the busy handler would stop the
+loop. An in-memory database lives on one shared connection, so there every
 statement takes the lock. WAL mode lets a CLI command read the file while the
 service writes to it.
 
@@ -247,6 +248,10 @@ class SqlStore:
             options["poolclass"] = StaticPool  # one connection, or every checkout is a new DB
         elif self._dialect == "postgresql":
             options.update(_POSTGRES_ENGINE)
+        if self._dialect == "sqlite":
+            from monitor.store.inline import inline_connector
+
+            options["async_creator"] = inline_connector(self._url)
         try:
             engine = create_async_engine(self._url, **options)
         except ImportError as exc:
@@ -293,12 +298,20 @@ class SqlStore:
         """One transaction, committed when the block ends without an exception."""
         if self._engine is None:
             raise RuntimeError("store is not open")
-        serialize = self._memory or (write and self._dialect == "sqlite")
-        async with (
-            self._lock if serialize else contextlib.nullcontext(),
-            self._engine.begin() as conn,
-        ):
+        async with self._serializing(write), self._engine.begin() as conn:
             yield conn
+
+    def _serializing(self, write: bool) -> contextlib.AbstractAsyncContextManager[Any]:
+        """What a transaction waits for first: on SQLite, the process's one
+        writer on its file (``monitor.store.inline``); in memory, the one
+        connection."""
+        if self._memory:
+            return self._lock
+        if write and self._dialect == "sqlite":
+            from monitor.store.inline import write_lock
+
+            return write_lock(str(Path(self._url.database or "").resolve()))
+        return contextlib.nullcontext()
 
     def _within(
         self, conn: AsyncConnection | None, write: bool
