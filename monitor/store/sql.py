@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Executable,
     Insert,
@@ -231,6 +232,28 @@ class SqlStore:
         self._file_bands = self._insert(story_bands).on_conflict_do_nothing()
         # no target: a clash on (item, channel) or on (story, channel) is a repeat
         self._enqueue = self._insert(outbox).on_conflict_do_nothing().returning(outbox.c.id)
+        # the statements of what each poll and each alert sent asks (see _carried)
+        self._carried = self._carried_statements()
+        alerts: BindParameter[list[int]] = bindparam("alerts", expanding=True)
+        self._unsettled_of = select(outbox.c.id).where(outbox.c.id.in_(alerts), self._unsettled)
+        self._channels_of = select(outbox.c.id, outbox.c.channel).where(outbox.c.id.in_(alerts))
+        # a dead letter that was sent after all counts as delivered
+        self._settle_one = (
+            update(outbox)
+            .where(outbox.c.id == bindparam("alert"), outbox.c.delivered_at.is_(None))
+            .values(
+                delivered_at=bindparam("now"),
+                last_attempt_at=bindparam("now"),
+                attempts=outbox.c.attempts + 1,
+                last_error=None,
+                dead_at=None,
+            )
+        )
+        self._sources_of = (
+            select(story_items)
+            .where(story_items.c.story.in_(bindparam("stories", expanding=True)))
+            .order_by(story_items.c.story, story_items.c.seen_at, story_items.c.fingerprint)
+        )
         # SQLite: the many-row inserts through the driver (see _DriverRows), made at open
         self._driver_rows: tuple[_DriverRows, _DriverRows, _DriverRows] | None = None
 
@@ -583,22 +606,23 @@ class SqlStore:
             return list((await conn.execute(query)).scalars())
 
     async def story_sources(self, story_id: str) -> list[StorySource]:
-        query = (
-            select(story_items)
-            .where(story_items.c.story == story_id)
-            .order_by(story_items.c.seen_at, story_items.c.fingerprint)
-        )
+        return await self._reads.run_batched(self._sources, story_id)  # asked for every alert sent
 
-        async def read(conn: AsyncConnection) -> Sequence[Row[Any]]:
-            return (await conn.execute(query)).all()
-
-        rows = await self._reads.run(read)  # asked for every alert sent
-        return [
-            StorySource(
-                feed_title=row.feed_title, link=row.link, title=row.title, seen_at=row.seen_at
-            )
-            for row in rows
-        ]
+    async def _sources(
+        self, conn: AsyncConnection, story_ids: Sequence[str]
+    ) -> list[list[StorySource]]:
+        found: dict[str, list[StorySource]] = {}
+        for chunk in _chunks(sorted(set(story_ids))):
+            for row in await conn.execute(self._sources_of, {"stories": list(chunk)}):
+                found.setdefault(row.story, []).append(
+                    StorySource(
+                        feed_title=row.feed_title,
+                        link=row.link,
+                        title=row.title,
+                        seen_at=row.seen_at,
+                    )
+                )
+        return [found.get(story_id, []) for story_id in story_ids]
 
     # item texts ----------------------------------------------------------
 
@@ -647,33 +671,38 @@ class SqlStore:
         whole: bool = True,
     ) -> set[str]:
         wanted = sorted(set(fingerprints))  # sorted: workers lock shared rows alike
-        note = (
-            self._insert(feeds)
-            .values(url=feed, failures=0, dropped_before=fresh_since)
-            .on_conflict_do_update(
-                index_elements=[feeds.c.url], set_={"dropped_before": fresh_since}
-            )
-        )
-        last_seen = seen_items.c.last_seen_at
+        refresh, read, note = self._carried
 
         async def mark(conn: AsyncConnection) -> set[str]:
             seen: set[str] = set()
             for chunk in _chunks(wanted):
-                found = seen_items.c.fingerprint.in_(chunk)
-                # only stale marks: a feed polled every few minutes rewrites no row
-                refresh = (
-                    update(seen_items)
-                    .where(found, last_seen.is_(None) | (last_seen < fresh_since))
-                    .values(last_seen_at=now)
-                )
-                await conn.execute(refresh)
-                query = select(seen_items.c.fingerprint).where(found)
-                seen.update((await conn.execute(query)).scalars())
+                await conn.execute(refresh, {"items": chunk, "now": now, "fresh": fresh_since})
+                seen.update((await conn.execute(read, {"items": chunk})).scalars())
             if whole:
-                await conn.execute(note)
+                await conn.execute(note, {"feed": feed, "fresh": fresh_since})
             return set(wanted) - seen
 
         return await self._writes.run(mark)
+
+    def _carried_statements(self) -> tuple[Executable, Executable, Executable]:
+        """carried's statements: refresh the stale seen marks among some items,
+        read which of them were seen, note when the feed was last read whole."""
+        items = seen_items.c.fingerprint.in_(bindparam("items", expanding=True))
+        last_seen = seen_items.c.last_seen_at
+        # only stale marks: a feed polled every few minutes rewrites no row
+        refresh = (
+            update(seen_items)
+            .where(items, last_seen.is_(None) | (last_seen < bindparam("fresh")))
+            .values(last_seen_at=bindparam("now"))
+        )
+        read = select(seen_items.c.fingerprint).where(items)
+        note = self._insert(feeds).values(
+            url=bindparam("feed"), failures=0, dropped_before=bindparam("fresh")
+        )
+        note = note.on_conflict_do_update(
+            index_elements=[feeds.c.url], set_={"dropped_before": note.excluded.dropped_before}
+        )
+        return refresh, read, note
 
     async def prune(self, cuts: Cutoffs, batch: int = 500) -> Pruned:
         if batch < 1:
@@ -860,7 +889,27 @@ class SqlStore:
 
     async def mark_delivered(self, alert_id: int, now: datetime) -> None:
         # group-committed: the alerts a burst of news sends, settled together
-        await self._writes.run(lambda conn: self._settle(conn, [alert_id], now, "alert"))
+        await self._writes.run_batched(self._settle_each, (alert_id, now))
+
+    async def _settle_each(
+        self, conn: AsyncConnection, reports: Sequence[tuple[int, datetime]]
+    ) -> list[None]:
+        """mark_delivered of the alerts reported at once, each of which went out
+        in a message of its own: a statement for their rows, one for their
+        channels and one for their messages, not three for each."""
+        await conn.execute(self._settle_one, [{"alert": i, "now": now} for i, now in reports])
+        channel_of: dict[int, str] = {}
+        for chunk in _chunks(sorted({alert_id for alert_id, _ in reports})):
+            rows = await conn.execute(self._channels_of, {"alerts": list(chunk)})
+            channel_of.update((alert_id, channel) for alert_id, channel in rows)
+        sent = [
+            {"channel": channel_of[alert_id], "sent_at": now, "kind": "alert"}
+            for alert_id, now in reports
+            if alert_id in channel_of  # a repeat report counts again, as its message did
+        ]
+        if sent:
+            await conn.execute(messages.insert(), sent)
+        return [None] * len(reports)
 
     async def mark_delivered_many(
         self, alert_ids: Sequence[int], now: datetime, kind: MessageKind = "digest"
@@ -948,12 +997,13 @@ class SqlStore:
     # counts --------------------------------------------------------------
 
     async def is_settled(self, alert_id: int) -> bool:
-        query = select(outbox.c.id).where((outbox.c.id == alert_id) & self._unsettled)
+        return await self._reads.run_batched(self._settled, alert_id)  # asked for every alert sent
 
-        async def settled(conn: AsyncConnection) -> bool:
-            return (await conn.execute(query)).first() is None
-
-        return await self._reads.run(settled)  # asked for every alert sent
+    async def _settled(self, conn: AsyncConnection, alert_ids: Sequence[int]) -> list[bool]:
+        unsettled: set[int] = set()
+        for chunk in _chunks(sorted(set(alert_ids))):
+            unsettled.update((await conn.execute(self._unsettled_of, {"alerts": chunk})).scalars())
+        return [alert_id not in unsettled for alert_id in alert_ids]
 
     async def outbox_summary(self) -> OutboxSummary:
         def count(where: ColumnElement[bool]) -> Any:
