@@ -63,10 +63,12 @@ def parse_feed(
     url: str,
     base_url: str | None = None,
     content_type: str | None = None,
+    name: str | None = None,
 ) -> ParsedFeed:
     """Parse a feed document (RSS 0.9x/1.0/2.0, Atom, RDF) into normalised items.
 
-    ``url`` is the feed as configured (it is the items' ``feed``);
+    ``url`` is the feed as configured (it is the items' ``feed``), and ``name``
+    its name there, which its items carry instead of the document's title;
     ``base_url`` is where it was fetched from after redirects (relative links
     resolve against it); ``content_type`` is the HTTP header, whose charset
     feedparser weighs against the XML declaration. Entries without a title,
@@ -102,7 +104,7 @@ def parse_feed(
     items: list[Item] = []
     seen: set[str] = set()
     for entry in entries:
-        item = normalise_entry(entry, url, title, base_url=base_url)
+        item = normalise_entry(entry, url, name or title, base_url=base_url)
         if not (item.title or item.link or item.summary or item.content):
             continue
         if item.fingerprint in seen:
@@ -293,6 +295,7 @@ class FeedParser:
         url: str,
         base_url: str | None = None,
         content_type: str | None = None,
+        name: str | None = None,
     ) -> ParsedFeed:
         """``parse_feed`` in the pool; raises ``FeedError`` for a bad document."""
         if self._executor is None:
@@ -301,7 +304,7 @@ class FeedParser:
         executor = self._executor
         try:
             return await loop.run_in_executor(
-                executor, parse_feed, body, url, base_url, content_type
+                executor, parse_feed, body, url, base_url, content_type, name
             )
         except BrokenProcessPool:
             # A worker died (killed, out of memory): replace the pool so one

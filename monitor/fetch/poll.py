@@ -90,9 +90,11 @@ async def poll_feed(
     now: datetime,
     rng: random.Random,
     last: Reading | None = None,
+    name: str | None = None,
 ) -> PollOutcome:
     """Poll ``state.url`` once, conditionally on the validators in ``state``;
-    ``last``: what the feed's last poll read."""
+    ``last``: what the feed's last poll read; ``name``: the feed's name in the
+    config, which its items carry."""
     result = await fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified)
     if result.error is not None:
         retry_after = result.retry_after_s
@@ -112,7 +114,7 @@ async def poll_feed(
             return _failed(state, last.error, result.status, None, interval_s, now, rng, last)
         return _unchanged(state, result, last, interval_s, now, rng)
     try:
-        parsed = await _parse(parser, result)
+        parsed = await _parse(parser, result, name)
     except FeedError as exc:
         reading = dataclasses.replace(reading, error=exc.message)
         return _failed(state, exc.message, result.status, None, interval_s, now, rng, reading)
@@ -189,10 +191,14 @@ def _unchanged(
     )
 
 
-async def _parse(parser: FeedParser, result: FetchResult) -> ParsedFeed:
+async def _parse(parser: FeedParser, result: FetchResult, name: str | None) -> ParsedFeed:
     assert result.body is not None
     return await parser.parse(
-        result.body, result.url, base_url=result.final_url, content_type=result.content_type
+        result.body,
+        result.url,
+        base_url=result.final_url,
+        content_type=result.content_type,
+        name=name,
     )
 
 

@@ -116,7 +116,9 @@ class Fetching:
         now = self.clock()
         interval = self.interval(feed, state, now)
         last = self._readings.get(feed.url)
-        outcome = await poll_feed(self.fetcher, self.parser, state, interval, now, self.rng, last)
+        outcome = await poll_feed(
+            self.fetcher, self.parser, state, interval, now, self.rng, last, feed.name
+        )
         # a 304, the same document again or a failure: no items, and the marks stand
         new = await self.arrived(feed, outcome.items, now) if outcome.read else []
         outcome = replace(outcome, state=self._planned(feed, state, outcome, new, now))
@@ -177,8 +179,9 @@ class Fetching:
         """Items read from ``feed`` (all it carries, or with ``whole=False`` some
         of them: a hub's push): those never seen before."""
         items = list({item.fingerprint: item for item in items}.values())
-        if feed.name:
-            items = [replace(item, feed_title=feed.name) for item in items]
+        if feed.name:  # a poll's items carry it already (the parser names them), a push's not
+            named = feed.name
+            items = [i if i.feed_title == named else replace(i, feed_title=named) for i in items]
         # the items the feed still carries keep their seen marks (retention)
         fingerprints = [item.fingerprint for item in items]
         unseen = await self.store.carried(

@@ -73,6 +73,19 @@ async def test_first_poll_then_not_modified(
     assert sent["If-Modified-Since"] == LAST_MODIFIED
 
 
+async def test_a_named_feed_s_items_carry_its_name_not_the_document_s_title(
+    server: FeedServer, fetcher: Fetcher, parser: FeedParser
+) -> None:
+    server.set_feed("/world.rss", rss(STORIES, title="World"))
+    state = FeedState(url=server.url("/world.rss"))
+    outcome = await poll_feed(
+        fetcher, parser, state, INTERVAL, NOW, random.Random(1), name="Wire: world desk"
+    )
+    assert outcome.feed_title == "World"  # what the document calls itself
+    assert {i.feed_title for i in outcome.items} == {"Wire: world desk"}
+    assert outcome.items[0].fields()["feed"].startswith("Wire: world desk ")
+
+
 async def test_changed_feed_is_read_again_with_new_validators(
     server: FeedServer, fetcher: Fetcher, parser: FeedParser
 ) -> None:
