@@ -192,12 +192,15 @@ class Agents:
         await self.stages.fetching.fetch(_poll_request(value), self._send_items)
 
     async def _send_items(self, items: Sequence[Item]) -> None:
-        groups = ((group[0].fingerprint, _group_message(group)) for group in _groups(items))
+        groups = (
+            (group[0].fingerprint, _group_message(group, in_memory=self.embedded))
+            for group in _groups(items)
+        )
         await self._send_all(self.lanes.items, groups)
 
     async def _on_items(self, values: Sequence[Message]) -> None:
         # The items are done (acknowledged) only once their alerts are on the stream.
-        items = [Item.from_json(item) for value in values for item in _items_of(value)]
+        items = [_item(item) for value in values for item in _items_of(value)]
         for start in range(0, len(items), ITEM_BATCH):  # never holding the loop for long
             batch = items[start : start + ITEM_BATCH]
             await self._send_alerts(await self.stages.matching.match_all(batch))
@@ -354,14 +357,19 @@ def _groups(items: Sequence[Item]) -> Iterator[Sequence[Item]]:
         yield items[start:]
 
 
-def _group_message(items: Sequence[Item]) -> Message:
-    return {"items": [item.to_json() for item in items]}
+def _group_message(items: Sequence[Item], *, in_memory: bool) -> Message:
+    # a lane in memory (embedded) hands on the items themselves; a topic, their JSON
+    return {"items": list(items) if in_memory else [item.to_json() for item in items]}
 
 
-def _items_of(value: Message) -> list[Message]:
+def _items_of(value: Message) -> list[Item | Message]:
     # a group; or an item alone, as versions before groups sent them (still on a
     # topic after an upgrade)
-    return cast(list[Message], value["items"]) if "items" in value else [value]
+    return cast(list[Item | Message], value["items"]) if "items" in value else [value]
+
+
+def _item(value: Item | Message) -> Item:
+    return value if isinstance(value, Item) else Item.from_json(value)
 
 
 def _alert_message(pending: PendingAlert) -> Message:

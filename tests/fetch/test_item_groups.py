@@ -3,7 +3,9 @@ group, not per item: every item arrives once and in order; a group stays small
 enough for a Kafka message however large a feed's items are; a message of one
 item alone (as versions before groups sent them, still on a topic after an
 upgrade) is matched too; and the match agent matches at most ITEM_BATCH items
-at a time, so a burst of groups never holds the loop for long."""
+at a time, so a burst of groups never holds the loop for long. On Kafka the
+items travel as JSON; embedded, the lane in memory hands on the items
+themselves, with no JSON both ways."""
 
 from __future__ import annotations
 
@@ -34,13 +36,15 @@ def item(n: int, content: str = "") -> Item:
 
 
 class Lane:
-    """A lane that keeps what is sent on it, as JSON would carry it."""
+    """A lane that keeps what is sent on it: as JSON carries it (a Kafka topic),
+    or as it is (a channel in memory)."""
 
-    def __init__(self) -> None:
+    def __init__(self, topic: bool = True) -> None:
+        self.topic = topic
         self.messages: list[tuple[bytes, Any]] = []
 
     async def send(self, *, key: bytes, value: Any) -> asyncio.Future[None]:
-        self.messages.append((key, json.loads(json.dumps(value))))
+        self.messages.append((key, json.loads(json.dumps(value)) if self.topic else value))
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
@@ -55,11 +59,11 @@ class Matching:
         return []
 
 
-def agents() -> tuple[Agents, Lane, Matching]:
-    lane, matching = Lane(), Matching()
+def agents(embedded: bool = False) -> tuple[Agents, Lane, Matching]:
+    lane, matching = Lane(topic=not embedded), Matching()
     lanes = cast(Lanes, SimpleNamespace(poll_requests=None, items=lane, alerts=Lane()))
     stages = cast(Stages, SimpleNamespace(matching=matching))
-    return Agents(stages, lanes, embedded=True), lane, matching
+    return Agents(stages, lanes, embedded=embedded), lane, matching
 
 
 async def test_a_poll_s_items_go_in_few_messages_and_arrive_once_in_order() -> None:
@@ -67,6 +71,16 @@ async def test_a_poll_s_items_go_in_few_messages_and_arrive_once_in_order() -> N
     items = [item(n) for n in range(250)]
     await runner._send_items(items)
     assert len(lane.messages) == 3  # 100, 100, 50
+    await runner._on_items([value for _, value in lane.messages])
+    assert [i for batch in matching.batches for i in batch] == items
+
+
+async def test_embedded_the_items_themselves_go_in_few_messages_and_arrive_once_in_order() -> None:
+    runner, lane, matching = agents(embedded=True)
+    items = [item(n) for n in range(250)]
+    await runner._send_items(items)
+    assert [len(value["items"]) for _, value in lane.messages] == [100, 100, 50]
+    assert all(isinstance(i, Item) for _, value in lane.messages for i in value["items"])
     await runner._on_items([value for _, value in lane.messages])
     assert [i for batch in matching.batches for i in batch] == items
 
