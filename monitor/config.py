@@ -6,6 +6,7 @@ Paths in the file are relative to the file itself. Errors name the file and line
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -361,6 +362,54 @@ class WebSub(_Strict):
         return int(self.listen.rpartition(":")[2])
 
 
+class Web(_Strict):
+    """The service's web server (``monitor.web``): on when ``web:`` is set."""
+
+    listen: str = "127.0.0.1:6066"  # host:port the service binds
+    # every /api/ call and /metrics then need "Authorization: Bearer <token>";
+    # required when listen is not a loopback address
+    token: str | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, listen: str) -> str:
+        return WebSub._listen(listen)
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, token: str | None) -> str | None:
+        if token is not None and len(token.strip()) < 16:
+            raise ValueError("a token of at least 16 characters (say, `openssl rand -hex 32`)")
+        return token.strip() if token is not None else None
+
+    @model_validator(mode="after")
+    def _token_beyond_loopback(self) -> Web:
+        if self.token is None and not is_loopback(self.host):
+            raise ValueError(
+                f"listen {self.listen} is not a loopback address: set web.token, "
+                "which every /api/ call and /metrics will then need"
+            )
+        return self
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listen host is this machine alone (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve to anything
+        return False
+
+
 class _File(_Strict):
     """The file as written."""
 
@@ -387,6 +436,7 @@ class _File(_Strict):
         default_factory=Retention
     )
     websub: Annotated[WebSub, BeforeValidator(_empty_is_default)] = Field(default_factory=WebSub)
+    web: Annotated[Web | None, BeforeValidator(_empty_is_default)] = None  # off unless set
 
     @field_validator("stream")
     @classmethod
@@ -452,6 +502,7 @@ class Settings(_Strict):
     health: Health
     retention: Retention
     websub: WebSub
+    web: Web | None = None
 
     @property
     def embedded(self) -> bool:
@@ -522,6 +573,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         health=raw.health,
         retention=raw.retention,
         websub=raw.websub,
+        web=raw.web,
         channels={
             tag.lower(): options.model_copy(
                 update={"template": str((base / options.template).resolve())}
@@ -616,8 +668,9 @@ def _sections() -> list[tuple[str, type[BaseModel]]]:
     """The mappings a key may be moved to, by how the user would find them."""
     found: list[tuple[str, type[BaseModel]]] = [("the top level", _File)]
     for name, field in _File.model_fields.items():
-        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
-            found.append((f"{name}:", field.annotation))
+        model = _section_model(field.annotation)
+        if model is not None:
+            found.append((f"{name}:", model))
     return [*found, ("a channel's tag in channels:", ChannelOptions)]
 
 
@@ -632,10 +685,16 @@ def _keys_at(loc: Loc, data: dict[Any, Any]) -> list[str]:
         entry = data["feeds"][loc[1]]
         model = OpmlEntry if isinstance(entry, dict) and "opml" in entry else FeedSpec
     elif len(loc) == 1 and str(loc[0]) in _File.model_fields:
-        annotation = _File.model_fields[str(loc[0])].annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            model = annotation
+        model = _section_model(_File.model_fields[str(loc[0])].annotation)
     return list(model.model_fields) if model is not None else []
+
+
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of a section (``Section``, or ``Section | None`` when it is off unless set)."""
+    for kind in (annotation, *get_args(annotation)):
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            return kind
+    return None
 
 
 def _storage_url(storage: str | None, base: Path, data_dir: Path) -> str:

@@ -22,8 +22,11 @@ from monitor.store import open_store
 from monitor.stream.agents import Agents
 from monitor.stream.app import create_topics, make_app, make_lanes, unmarked
 
-if TYPE_CHECKING:  # aiohttp's server side is only needed with websub:
+if TYPE_CHECKING:  # aiohttp's server side is only needed with websub: or web:
     from aiohttp.web import AppRunner
+
+    from monitor.notify.channels import Channels
+    from monitor.store import Store
 
 log = logging.getLogger("newsmon")
 
@@ -71,6 +74,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             with unmarked():
                 agents.register(app)
             callbacks = await _serve_websub(settings, stages, agents)
+            dashboard = await _serve_web(settings, store, rulebook, channels)
             if not settings.embedded:
                 await create_topics(settings)
             await app.start()
@@ -87,6 +91,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             log.info("stopping: draining in-flight work")
             if callbacks is not None:  # no more pushes: what came is drained below
                 await callbacks.cleanup()
+            if dashboard is not None:
+                await dashboard.cleanup()
             agents.stopping = True
             if not await agents.drained(DRAIN_TIMEOUT):
                 log.warning(
@@ -121,6 +127,28 @@ async def _serve_websub(settings: Settings, stages: Stages, agents: Agents) -> A
     try:
         # Workers of one deployment on one host share the port (the kernel
         # spreads the hubs' calls): any of them takes a push onto the items lane.
-        return await serve(app, websub.host, websub.port, shared=not settings.embedded)
+        runner = await serve(app, websub.host, websub.port, shared=not settings.embedded)
     except OSError as exc:
         raise ConfigError(f"websub.listen {websub.listen}: cannot listen: {exc}") from exc
+    log.info("websub: hubs call back on http://%s", websub.listen)
+    return runner
+
+
+async def _serve_web(
+    settings: Settings, store: Store, rulebook: Rulebook, channels: Channels
+) -> AppRunner | None:
+    """The dashboard, the API, /metrics and the health probes, when ``web:`` is on."""
+    if settings.web is None:
+        return None
+    from datetime import UTC, datetime
+
+    from monitor.web.app import make_web_app
+    from monitor.web.server import WebContext, serve
+
+    context = WebContext(settings, store, rulebook, channels, started_at=datetime.now(UTC))
+    try:
+        runner = await serve(make_web_app(context), settings.web.host, settings.web.port)
+    except OSError as exc:
+        raise ConfigError(f"web.listen {settings.web.listen}: cannot listen: {exc}") from exc
+    log.info("web: dashboard, API and metrics on http://%s", settings.web.listen)
+    return runner

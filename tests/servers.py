@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import socket
 import threading
 import time
 from email.message import Message
@@ -292,3 +293,10 @@ class WebhookSink:
 
     async def wait_for_async(self, n: int, timeout: float = 10.0) -> list[Any]:
         return await asyncio.to_thread(self.wait_for, n, timeout)
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now, for a service under test to listen on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

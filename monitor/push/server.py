@@ -11,13 +11,14 @@ of ``websub.callback``, on another application.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-log = logging.getLogger("newsmon.websub")
+from monitor.web.server import serve
+
+__all__ = ["serve", "websub_app"]  # serve: the web server's, shared with the callback
 
 # (callback id, query) -> (status, body)
 Verify = Callable[[str, Mapping[str, str]], Awaitable[tuple[int, str]]]
@@ -54,19 +55,3 @@ def websub_app(
     root = web.Application(client_max_size=max_bytes)
     root.add_subapp(prefix, app)
     return root
-
-
-async def serve(
-    app: web.Application, host: str, port: int, *, shared: bool = False
-) -> web.AppRunner:
-    """Serve ``app`` on host:port until the returned runner's ``cleanup``.
-    ``shared``: other processes may serve the same port too (SO_REUSEPORT)."""
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port, reuse_port=shared or None).start()
-    except OSError:
-        await runner.cleanup()
-        raise
-    log.info("websub: hubs call back on http://%s:%d", host, port)
-    return runner

@@ -6,7 +6,6 @@ the feed polled as usual."""
 
 from __future__ import annotations
 
-import socket
 import statistics
 import time
 from collections.abc import Iterator
@@ -15,18 +14,13 @@ import pytest
 
 from tests.e2e.conftest import Service
 from tests.feedserver import rss
+from tests.servers import free_port
 from tests.websubhub import WebSubHub, advertise, spice_story
 
 pytestmark = pytest.mark.e2e
 
 RULE = "rules:\n  - name: spice-watch\n    match: 'zanzibar AND spice*'\n"
 QUIET = {"title": "Best Thai food in town", "link": "https://news.example.org/thai", "guid": "t"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

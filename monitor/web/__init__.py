@@ -1,0 +1,1 @@
+"""The service's web server: dashboard, JSON API, metrics and health probes."""
