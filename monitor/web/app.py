@@ -1,20 +1,33 @@
-"""The web server's application, every part's routes on it."""
+"""The web server's application: the health probes, and every part's routes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
+from monitor.web.routes import ApiRoute, install
 from monitor.web.server import WebContext, web_app
 
-# each part's install(app): its routes, and what they need, on the application
-PARTS: tuple[Callable[[web.Application], None], ...] = ()
+# Each part's install(app, api): its own routes on the application (pages,
+# streams, /metrics), its JSON API routes appended to ``api``.
+Part = Callable[[web.Application, list[ApiRoute]], None]
+PARTS: tuple[Part, ...] = ()
 
 
 def make_web_app(context: WebContext) -> web.Application:
-    """The health probes, then each part's routes (``install(app)``)."""
+    """The application with every part on it, and the OpenAPI document of its API."""
     app = web_app(context)
-    for install in PARTS:
-        install(app)
+    api: list[ApiRoute] = []
+    for part in PARTS:
+        part(app, api)
+    install(app, api, "newsmon", _version())
     return app
+
+
+def _version() -> str:
+    try:
+        return version("newsmon")
+    except PackageNotFoundError:  # a checkout run in place
+        return "0"
