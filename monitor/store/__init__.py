@@ -34,6 +34,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
+from monitor.core.activity import AlertQuery, AlertRecord, Tally
 from monitor.core.alerts import Alert
 from monitor.core.feeds import DueFeed, FeedState
 from monitor.core.items import Item, StoredItem
@@ -253,6 +254,23 @@ class Store(Protocol):
 
     async def outbox_summary(self) -> OutboxSummary:
         """How many outbox rows are pending, in a digest, dead and delivered."""
+
+    # what the service did lately, for the web API (monitor.store.reads) ----
+    async def recent_alerts(self, query: AlertQuery) -> list[AlertRecord]:
+        """Outbox rows in any state, newest first, filtered in SQL by time,
+        rule and channel."""
+
+    async def rule_hits(self, since: datetime) -> list[Tally]:
+        """Each rule's stories alerted on since ``since``, by the hour."""
+
+    async def feed_items(self, since: datetime) -> list[Tally]:
+        """Each feed's items seen since ``since`` (texts kept), by the hour."""
+
+    async def feed_states(self) -> dict[str, FeedState]:
+        """Every feed's state the store has, by URL."""
+
+    async def ping(self) -> None:
+        """Raise unless the database answers a query that reads it."""
 
     # WebSub subscriptions (monitor.core.websub) ---------------------------
     async def subscription(self, feed: str) -> Subscription | None: ...

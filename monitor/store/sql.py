@@ -89,6 +89,7 @@ from monitor.core.websub import SUBSCRIPTION_STATES, Subscription, SubscriptionS
 from monitor.errors import ConfigError
 from monitor.store.grouped import Grouped
 from monitor.store.migrations import SCHEMA_LOCK, STEPS, Step, prepare_schema
+from monitor.store.reads import ActivityReads
 from monitor.store.schema import (
     feeds,
     item_texts,
@@ -184,7 +185,7 @@ def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
         yield values[start : start + _CHUNK]
 
 
-class SqlStore:
+class SqlStore(ActivityReads):
     """The ``Store`` protocol on one SQLAlchemy async engine.
 
     ``steps`` are the schema migrations this store applies when it opens; the
