@@ -42,3 +42,14 @@ class DueFeed:
     url: str
     next_poll_at: datetime | None  # None: never given a time
     last_polled_at: datetime | None  # None: never polled
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedFeed:
+    """A feed added at run time (``newsmon feeds add``, the API), kept in the
+    store beside the config's feeds."""
+
+    url: str
+    name: str | None = None
+    interval_s: float | None = None  # None: learned from its publishing; else pinned
+    added_at: datetime | None = None  # UTC; set by whoever adds it

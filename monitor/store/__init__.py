@@ -36,7 +36,7 @@ from typing import Protocol
 
 from monitor.core.activity import AlertQuery, AlertRecord, Tally
 from monitor.core.alerts import Alert
-from monitor.core.feeds import DueFeed, FeedState
+from monitor.core.feeds import DueFeed, FeedState, ManagedFeed
 from monitor.core.items import Item, StoredItem
 from monitor.core.outbox import MessageKind, OutboxSummary, PendingAlert, Plan
 from monitor.core.retention import Cutoffs, Pruned
@@ -112,6 +112,17 @@ class Store(Protocol):
         True for the first worker to take it, False once it is taken (or the
         feed was claimed again since). Kafka may hand a poll request to a second
         worker while the first still polls: only one of them fetches."""
+
+    # feeds added at run time (beside the config's) -----------------------
+    async def managed_feeds(self) -> list[ManagedFeed]:
+        """The feeds added at run time, by URL."""
+
+    async def add_managed_feed(self, feed: ManagedFeed) -> bool:
+        """Keep ``feed`` (its ``added_at`` set); False, and no change, when its
+        URL is there already."""
+
+    async def remove_managed_feed(self, url: str) -> bool:
+        """Forget the feed added at run time with this URL; False when there is none."""
 
     # items and outbox --------------------------------------------------
     async def record_quiet(self, items: Sequence[Item], now: datetime) -> None:

@@ -298,6 +298,23 @@ def _adaptive_polling(conn: Connection) -> None:
     _add_columns(conn, _v7_feeds, ["item_gap_s", "ttl_s"])
 
 
+# Version 8, frozen: feeds added at run time, as they were then.
+_v8 = MetaData()
+_v8_managed_feeds = Table(
+    "managed_feeds",
+    _v8,
+    Column("url", Text, primary_key=True),
+    Column("name", Text),
+    Column("interval_s", Float),
+    Column("added_at", UTCDateTime, nullable=False),
+)
+
+
+def _managed_feeds(conn: Connection) -> None:
+    # starts empty: the config's feeds stay in the config
+    _v8_managed_feeds.create(conn)
+
+
 # In order, without gaps, the first one being version 2.
 STEPS: tuple[Step, ...] = (
     Step(
@@ -329,6 +346,11 @@ STEPS: tuple[Step, ...] = (
         version=7,
         summary="adaptive polling: a feed's usual gap between items, its own ttl",
         upgrade=_adaptive_polling,
+    ),
+    Step(
+        version=8,
+        summary="feeds added at run time (newsmon feeds add, the API)",
+        upgrade=_managed_feeds,
     ),
 )
 

@@ -245,6 +245,18 @@ websub = Table(
     Index("websub_next_action", "next_action_at"),
 )
 
+# Feeds added at run time (version 8: ``newsmon feeds add``, the API), beside
+# the config's; every worker reads them (monitor.pipeline.feedbook). ``interval_s``
+# NULL: learned from the feed's publishing, as for a config feed without one.
+managed_feeds = Table(
+    "managed_feeds",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("name", Text),
+    Column("interval_s", Float),
+    Column("added_at", UTCDateTime, nullable=False),
+)
+
 # One row per schema change applied to this database; the highest version is the
 # database's. Migrations read it before anything else, so its shape never changes.
 schema_version = Table(

@@ -72,7 +72,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from monitor.core.alerts import Alert
-from monitor.core.feeds import DueFeed, FeedState
+from monitor.core.feeds import DueFeed, FeedState, ManagedFeed
 from monitor.core.health import HEALTH_STATES, Health
 from monitor.core.items import Item, StoredItem
 from monitor.core.outbox import MESSAGE_KINDS, MessageKind, OutboxSummary, PendingAlert, Plan
@@ -93,6 +93,7 @@ from monitor.store.reads import ActivityReads
 from monitor.store.schema import (
     feeds,
     item_texts,
+    managed_feeds,
     messages,
     outbox,
     seen_items,
@@ -1021,6 +1022,35 @@ class SqlStore(ActivityReads):
         return OutboxSummary(
             pending=int(pending), digest=int(digest), dead=int(dead), delivered=int(delivered)
         )
+
+    # feeds added at run time -----------------------------------------------
+
+    async def managed_feeds(self) -> list[ManagedFeed]:
+        async with self._tx(write=False) as conn:
+            rows = (await conn.execute(select(managed_feeds).order_by(managed_feeds.c.url))).all()
+        return [
+            ManagedFeed(url=r.url, name=r.name, interval_s=r.interval_s, added_at=r.added_at)
+            for r in rows
+        ]
+
+    async def add_managed_feed(self, feed: ManagedFeed) -> bool:
+        if feed.added_at is None:
+            raise ValueError(f"managed feed {feed.url} without added_at")
+        add = (
+            self._insert(managed_feeds)
+            .values(
+                url=feed.url, name=feed.name, interval_s=feed.interval_s, added_at=feed.added_at
+            )
+            .on_conflict_do_nothing(index_elements=[managed_feeds.c.url])
+            .returning(managed_feeds.c.url)
+        )
+        async with self._tx(write=True) as conn:
+            return (await conn.execute(add)).first() is not None
+
+    async def remove_managed_feed(self, url: str) -> bool:
+        async with self._tx(write=True) as conn:
+            gone = await conn.execute(delete(managed_feeds).where(managed_feeds.c.url == url))
+        return bool(gone.rowcount == 1)
 
     # WebSub subscriptions --------------------------------------------------
 

@@ -355,7 +355,7 @@ async def test_a_version_6_database_learns_each_feeds_interval_afresh(storage_ur
         assert await s.feed_state(FEED) == replace(state, item_gap_s=600.0, ttl_s=3600.0)
     finally:
         await s.close()
-    assert (await inspect_db(storage_url, history))[-1] == (7, STEPS[5].summary)
+    assert (7, STEPS[5].summary) in await inspect_db(storage_url, history)
 
 
 async def test_a_version_7_database_opens_with_what_polling_learned(storage_url: str) -> None:
@@ -370,6 +370,23 @@ async def test_a_version_7_database_opens_with_what_polling_learned(storage_url:
     finally:
         await s.close()
     assert (await inspect_db(storage_url, history))[0] == (7, "new database")
+
+
+async def test_a_version_8_database_opens_with_the_feeds_added_at_run_time(
+    storage_url: str,
+) -> None:
+    await load_snapshot(storage_url, 8)
+    s = await open_store(storage_url)
+    try:
+        added = await s.managed_feeds()
+        assert [(f.url, f.name, f.interval_s) for f in added] == [
+            ("https://blog.example.org/atom.xml", "Example blog", None),
+            ("https://wire.example.net/rss", None, 300.0),
+        ]
+        state = await s.feed_state(FEED)  # the rows of version 7 came along
+        assert state is not None and (state.item_gap_s, state.ttl_s) == (1500, 900)
+    finally:
+        await s.close()
 
 
 @pytest.mark.parametrize("version", SNAPSHOTS)
