@@ -151,30 +151,23 @@ def yaml_problem(error: yaml.YAMLError) -> str:
 _REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{")
 
 
-def expand_env(data: Any, environ: Mapping[str, str]) -> tuple[Any, list[tuple[Loc, str]]]:
+def expand_env(
+    data: Any, environ: Mapping[str, str], *, keys: bool = False
+) -> tuple[Any, list[tuple[Loc, str]]]:
     """``data`` with every ``${VAR}`` in its string values replaced from ``environ``.
 
-    Keys are left alone. Returns the new data and the problems found, each as
-    (where, message): a variable that is not set, or a ``${`` that names none.
+    Keys are left alone, unless ``keys`` (the Apprise config, whose URLs may be
+    keys). Returns the new data and the problems found, each as (where,
+    message): a variable that is not set, or a ``${`` that names none.
     ``$${`` stands for a literal ``${``.
     """
     problems: list[tuple[Loc, str]] = []
     done: dict[int, Any] = {}  # shared by aliases: expand each container once
 
     def replace(text: str, loc: Loc) -> str:
-        def one(match: re.Match[str]) -> str:
-            written, name = match[0], match[1]
-            if written == "$${":
-                return "${"
-            if name is None:
-                problems.append((loc, "'${' must start a ${NAME} reference (write $${ for '${')"))
-                return written
-            if name not in environ:
-                problems.append((loc, f"environment variable {name} is not set"))
-                return written
-            return environ[name]
-
-        return _REFERENCE.sub(one, text)
+        expanded, found = _expand(text, environ)
+        problems.extend((loc, message) for message in found)
+        return expanded
 
     def walk(value: Any, loc: Loc) -> Any:
         if isinstance(value, str):
@@ -187,7 +180,8 @@ def expand_env(data: Any, environ: Mapping[str, str]) -> tuple[Any, list[tuple[L
             new_dict: dict[Any, Any] = {}
             done[id(value)] = new_dict  # a document that contains itself stays finite
             for key, item in value.items():
-                new_dict[key] = walk(item, (*loc, key))
+                name = walk(key, (*loc, key)) if keys and isinstance(key, str) else key
+                new_dict[name] = walk(item, (*loc, key))
             return new_dict
         new_list: list[Any] = []
         done[id(value)] = new_list
@@ -195,3 +189,43 @@ def expand_env(data: Any, environ: Mapping[str, str]) -> tuple[Any, list[tuple[L
         return new_list
 
     return walk(data, ()), problems
+
+
+def _expand(text: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
+    """``text`` with its ``${VAR}`` replaced, and what was wrong with any."""
+    problems: list[str] = []
+
+    def one(match: re.Match[str]) -> str:
+        written, name = match[0], match[1]
+        if written == "$${":
+            return "${"
+        if name is None:
+            problems.append("'${' must start a ${NAME} reference (write $${ for '${')")
+            return written
+        if name not in environ:
+            problems.append(f"environment variable {name} is not set")
+            return written
+        return environ[name]
+
+    return _REFERENCE.sub(one, text), problems
+
+
+def expand_env_text(text: str, environ: Mapping[str, str]) -> tuple[str, list[tuple[int, str]]]:
+    """``text`` with every ``${VAR}`` replaced, line by line, and the problems
+    found, each as (1-based line, message): for files that are not YAML."""
+    lines: list[str] = []
+    problems: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        expanded, found = _expand(line, environ) if "${" in line else (line, [])
+        lines.append(expanded)
+        problems.extend((number, message) for message in found)
+    return "".join(lines), problems
+
+
+def env_values(text: str, environ: Mapping[str, str]) -> set[str]:
+    """The values of the variables ``text`` names as ``${VAR}`` (those set)."""
+    return {
+        environ[match[1]]
+        for match in _REFERENCE.finditer(text)
+        if match[1] is not None and match[1] in environ
+    }

@@ -8,12 +8,19 @@ and, when Apprise or the YAML says, the line.
 
 A missing file, or one with no URLs, gives no channels: the service then
 prints alerts on the console (``Channels.console()``).
+
+``${VAR}`` in the file, or in a file it includes, is replaced from the
+environment before Apprise parses it, in memory (so secrets can live in the
+environment, never on disk); a variable that is not set is a ConfigError at
+its line. The values taken from the environment, and whatever Apprise's
+privacy form of a URL masks, are the channels' ``secrets``: never shown.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,14 +28,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import unquote
 
 import yaml
-from apprise import AppriseAsset, AppriseConfig, ConfigBase, ConfigFormat, NotifyBase
-from apprise.config.file import ConfigFile
+from apprise import AppriseAsset, ConfigBase, ConfigFormat, NotifyBase
 
 from monitor.core.alerts import Channel
+from monitor.core.secrets import forms, mask, mask_headers, url_secrets
 from monitor.errors import ConfigError
-from monitor.yamlsource import load_yaml, yaml_error_line
+from monitor.yamlsource import env_values, expand_env, expand_env_text, load_yaml, yaml_error_line
 
 CONSOLE = Channel(id="console", tags=frozenset(), label="console")
 
@@ -36,6 +44,7 @@ CONSOLE = Channel(id="console", tags=frozenset(), label="console")
 _NOTHING_LOADED = "Failed to load Apprise configuration from"
 _LINE = re.compile(r"\bline (\d+)\b")
 _YAML_ENTRY = re.compile(r"\bentry #(\d+)\b")
+_SCHEME = re.compile(r"([a-z0-9+.-]+)://", re.IGNORECASE)
 
 
 def channel_id(url: str) -> str:
@@ -54,6 +63,8 @@ class Channels:
 
     channels: tuple[Channel, ...] = ()
     targets: Mapping[str, NotifyBase] = field(default_factory=dict, repr=False)
+    # what must never be shown: passwords, tokens, values from the environment
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)
 
     @classmethod
     def console(cls) -> Channels:
@@ -89,18 +100,39 @@ class Channels:
         return [c for c in self.channels if wanted <= c.tags]
 
 
-def load_channels(path: Path) -> Channels:
-    """Read the Apprise config at ``path``; raises ConfigError when it is invalid."""
+def load_channels(path: Path, environ: Mapping[str, str] | None = None) -> Channels:
+    """Read the Apprise config at ``path``; raises ConfigError when it is invalid.
+
+    ``${VAR}`` in it (in the files it includes too) is taken from ``environ``
+    (default: this process's environment) before Apprise reads it, in memory:
+    the expanded secrets are never written anywhere. Those values are secrets:
+    masked in the channels' labels.
+    """
+    env = os.environ if environ is None else environ
+    asset = AppriseAsset(secure_logging=True)
+    # an included file may not include others (as Apprise's recursion=1)
+    services, hidden = _read_config(path, env, asset, includes=1, included=False)
+    return _channels(services, hidden)
+
+
+def _read_config(
+    path: Path, environ: Mapping[str, str], asset: AppriseAsset, includes: int, included: bool
+) -> tuple[list[NotifyBase], set[str]]:
+    """The services of one Apprise config file and those of the files it
+    includes, and the values taken from the environment for them."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return Channels()
+        if included:
+            raise ConfigError("cannot read Apprise config: no such file", str(path)) from None
+        return [], set()
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(f"cannot read Apprise config: {reason}", str(path)) from exc
 
     config_format = _format(text)
     yaml_source = None
+    content = text
     if config_format == ConfigFormat.YAML:
         try:
             yaml_source = load_yaml(text)
@@ -111,22 +143,53 @@ def load_channels(path: Path) -> Channels:
         if isinstance(data, dict) and data and not {"urls", "include"} & data.keys():
             # Apprise would load nothing and say nothing: alerts would go nowhere
             raise ConfigError("no 'urls:' list of notification URLs", str(path), 1)
+        if "${" in text:  # URLs are keys as often as values
+            data, unset = expand_env(data, environ, keys=True)
+            if unset:
+                loc, message = unset[0]
+                raise ConfigError(message, str(path), yaml_source.line_of(loc))
+            content = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    elif "${" in text:
+        content, problems_at = expand_env_text(text, environ)
+        if problems_at:
+            at, message = problems_at[0]
+            raise ConfigError(message, str(path), at)
 
-    config = AppriseConfig()
-    # recursion=1: the file may `include` others, which may not include further
-    source = ConfigFile(  # type: ignore[no-untyped-call]
-        path=str(path),
-        format=config_format.value,
-        recursion=1,
-        asset=AppriseAsset(secure_logging=True),
+    parse = (
+        ConfigBase.config_parse_yaml
+        if config_format == ConfigFormat.YAML
+        else ConfigBase.config_parse_text
     )
-    config.add(source)
     with _apprise_log() as problems:
-        services = config.services()
+        services, others = parse(content, asset=asset)
     if problems:
-        line = _yaml_entry_line(problems, yaml_source)
-        _raise(path, problems, "invalid Apprise config", line)
-    return _channels(services)
+        _raise(path, problems, "invalid Apprise config", _yaml_entry_line(problems, yaml_source))
+    found = [s for s in services if isinstance(s, NotifyBase)]
+    hidden = env_values(text, environ)
+    for other in others:
+        if includes <= 0:
+            raise ConfigError(
+                f"include {other}: an included file may not include others", str(path)
+            )
+        target = _include_path(other, path.parent, path)
+        if not target.is_file():
+            named = next((n for n, t in enumerate(text.splitlines(), 1) if other in t), None)
+            raise ConfigError(f"include {other}: no such file {target}", str(path), named)
+        more, more_hidden = _read_config(target, environ, asset, includes - 1, included=True)
+        found.extend(more)
+        hidden |= more_hidden
+    return found, hidden
+
+
+def _include_path(include: str, base: Path, config: Path) -> Path:
+    """The file an ``include`` names, as Apprise finds it (a path relative to the
+    including file, or file://); other schemes may not be included."""
+    scheme = _SCHEME.match(include)
+    if scheme is None:
+        return base / include
+    if scheme[1].lower() != "file":
+        raise ConfigError(f"include {include}: only files may be included", str(config))
+    return base / unquote(include[scheme.end() :].partition("?")[0])
 
 
 def target_url(service: NotifyBase, privacy: bool) -> str:
@@ -150,19 +213,28 @@ def _format(text: str) -> ConfigFormat:
     return ConfigFormat.YAML if isinstance(data, dict) else ConfigFormat.TEXT
 
 
-def _channels(services: Sequence[NotifyBase]) -> Channels:
+def _channels(services: Sequence[NotifyBase], hidden: set[str]) -> Channels:
+    """``hidden``: values from the environment, masked wherever they show."""
     tags: dict[str, set[str]] = {}
     labels: dict[str, str] = {}
     targets: dict[str, NotifyBase] = {}
+    secrets = {form for value in hidden for form in forms(value)}
     for service in services:
-        cid = channel_id(target_url(service, privacy=False))
+        full, private = target_url(service, privacy=False), target_url(service, privacy=True)
+        secrets |= url_secrets(full, private)
+        cid = channel_id(full)
         if cid not in targets:
             targets[cid] = service
-            labels[cid] = target_url(service, privacy=True)
+            labels[cid] = private
             tags[cid] = set()
         tags[cid].update(str(t).lower() for t in service.tags)
-    channels = tuple(Channel(id=c, tags=frozenset(tags[c]), label=labels[c]) for c in targets)
-    return Channels(channels, targets)
+    # Apprise's privacy form keeps a webhook's headers (+X-Token=…) and its
+    # path: what came from the environment, or was a header, is masked too
+    channels = tuple(
+        Channel(id=c, tags=frozenset(tags[c]), label=mask(mask_headers(labels[c]), secrets))
+        for c in targets
+    )
+    return Channels(channels, targets, frozenset(secrets))
 
 
 @dataclass
