@@ -9,7 +9,6 @@ import difflib
 import ipaddress
 import os
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -225,6 +224,10 @@ class Feed(FeedSpec):
     its interval from its publishing starts (``monitor.core.schedule``)."""
 
     pinned: bool = False
+    # where the config lists it (its opml: entry's line, for a feed of an OPML
+    # file, ``opml`` that file): what to edit to change or remove it
+    line: int | None = None
+    opml: str | None = None
 
 
 class OpmlEntry(_Strict):
@@ -276,6 +279,9 @@ class Fetch(_Strict):
     # polls started a second, across all feeds: high enough for 10,000 feeds at
     # a minute (and the benchmarks' cold start), low enough to catch a slip
     max_requests_per_second: Annotated[float, _factor(0, 100_000)] = 1000.0
+    # feeds added at run time (newsmon feeds add, the API) may point at this
+    # machine or its private networks (monitor.core.addresses); the config's may always
+    allow_private_networks: bool = False
 
     @model_validator(mode="after")
     def _bounds_in_order(self) -> Fetch:
@@ -503,6 +509,7 @@ class Settings(_Strict):
     retention: Retention
     websub: WebSub
     web: Web | None = None
+    default_interval: float = 600.0  # where a feed added at run time starts, like the config's
 
     @property
     def embedded(self) -> bool:
@@ -547,10 +554,10 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         # an interval given is pinned; without one, learning starts at the default
         interval, pinned = entry.interval or raw.default_interval, entry.interval is not None
         if isinstance(entry, FeedSpec):
-            feed = Feed(url=entry.url, name=entry.name, interval=interval, pinned=pinned)
+            feed = Feed(url=entry.url, name=entry.name, interval=interval, pinned=pinned, line=line)
             feeds.append((feed, line))
         else:
-            opml = _opml_feeds(base / entry.opml, interval, pinned, path, line)
+            opml = _opml_feeds(base / entry.opml, entry.interval, raw.default_interval, path, line)
             feeds.extend((feed, line) for feed in opml)
     _reject_duplicate_feeds(feeds, path)
     _reject_duplicate_channels(raw.channels, path, source)
@@ -574,6 +581,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         retention=raw.retention,
         websub=raw.websub,
         web=raw.web,
+        default_interval=raw.default_interval,
         channels={
             tag.lower(): options.model_copy(
                 update={"template": str((base / options.template).resolve())}
@@ -710,22 +718,33 @@ def _storage_url(storage: str | None, base: Path, data_dir: Path) -> str:
 
 
 def _opml_feeds(
-    opml: Path, interval: float, pinned: bool, config: Path, line: int | None
+    opml: Path, interval: float | None, default: float, config: Path, line: int | None
 ) -> list[Feed]:
+    """The feeds of an ``opml:`` entry: pinned to the entry's interval if it has
+    one, else to an outline's own (``monitor.feeds.opml``), else learned."""
+    from monitor.feeds.opml import OpmlError, read_opml
+
     try:
-        tree = ET.parse(opml)  # noqa: S314 - the user's own file
-    except (OSError, ET.ParseError) as exc:
-        raise ConfigError(f"cannot read OPML {opml}: {exc}", str(config), line) from exc
+        found = read_opml(opml)
+    except OpmlError as exc:
+        raise ConfigError(f"OPML {exc}", str(config), line) from None
     feeds = []
-    for outline in tree.iter("outline"):
-        url = outline.get("xmlUrl")
-        if url:
-            name = outline.get("title") or outline.get("text")
-            try:
-                feeds.append(Feed(url=url, name=name, interval=interval, pinned=pinned))
-            except ValidationError as exc:
-                reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
-                raise ConfigError(f"OPML {opml}: {reason}", str(config), line) from None
+    for entry in found:
+        given = interval or entry.interval_s
+        try:
+            feeds.append(
+                Feed(
+                    url=entry.url,
+                    name=entry.name,
+                    interval=given or default,
+                    pinned=given is not None,
+                    line=line,
+                    opml=str(opml),
+                )
+            )
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise ConfigError(f"OPML {opml}:{entry.line}: {reason}", str(config), line) from None
     return feeds
 
 
