@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar
 
 import click
 
@@ -30,7 +30,9 @@ T = TypeVar("T")
 
 
 def _fail(error: NewsmonError | str, code: int = 2) -> None:
-    click.echo(f"error: {error}", err=True)
+    from monitor.logs import redact
+
+    click.echo(redact(f"error: {error}"), err=True)
     sys.exit(code)
 
 
@@ -44,8 +46,11 @@ def _guard(action: Callable[[], T]) -> T:
 
 def _settings(config: str | None) -> Settings:
     from monitor.config import config_path, load_settings
+    from monitor.logs import config_secrets, hide
 
-    return _guard(lambda: load_settings(config_path(config)))
+    settings = _guard(lambda: load_settings(config_path(config)))
+    hide(config_secrets(settings))
+    return settings
 
 
 def _rules(settings: Settings) -> RuleSet:
@@ -65,13 +70,18 @@ config_option = click.option(
 
 @click.group()
 @click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING…")
-def main(log_level: str) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object a line (time, level, logger, message, exception).",
+)
+def main(log_level: str, log_format: Literal["text", "json"]) -> None:
     """newsmon: watch news feeds, alert by email or chat when a story matches your rules."""
-    logging.basicConfig(
-        level=log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from monitor import logs
+
+    logs.setup(log_level, log_format)
     # Faust's services log their every step under our module's name.
     for noisy in ("faust", "mode", "aiokafka", "apprise", "monitor.stream.app"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -123,6 +133,7 @@ def check(config: str | None, strict: bool, recent: str, max_share: float) -> No
     from monitor.core.rules import compile_ruleset
     from monitor.core.rules.lint import Finding, lint, lint_notify, noisy_rules, percent
     from monitor.core.schedule import parse_duration
+    from monitor.logs import hide
     from monitor.notify.channels import load_channels
     from monitor.notify.deliver import check_channel_templates
     from monitor.rules.files import parse_rule_files
@@ -147,6 +158,7 @@ def check(config: str | None, strict: bool, recent: str, max_share: float) -> No
     channels = None
     try:
         channels = load_channels(settings.apprise_config).or_console()
+        hide(channels.secrets)
     except NewsmonError as exc:
         findings.append(Finding.from_error(exc, str(settings.apprise_config)))
     if channels is not None:
@@ -586,11 +598,13 @@ def replay(config: str | None, since_text: str, rule_name: str | None, query: st
 @click.option("--tag", help="Only the channels with this Apprise tag.")
 def notify_test(config: str | None, tag: str | None) -> None:
     """Send a test alert to the configured channels."""
+    from monitor.logs import hide
     from monitor.notify.channels import load_channels
     from monitor.notify.deliver import send_test
 
     settings = _settings(config)
     channels = _guard(lambda: load_channels(settings.apprise_config))
+    hide(channels.secrets)
     results = asyncio.run(send_test(channels, tag))
     if not results:
         _fail(f"no channel has the tag {tag!r}" if tag else "no channel configured", 1)

@@ -8,6 +8,7 @@ import logging
 import signal
 from typing import TYPE_CHECKING
 
+from monitor import logs
 from monitor.config import Settings
 from monitor.errors import ConfigError
 from monitor.fetch.http import Fetcher
@@ -44,6 +45,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     templates = TemplateBook()
     rulebook = Rulebook(settings.rules_dir, templates)  # fails fast on broken rules at start
     channels = load_channels(settings.apprise_config).or_console()
+    logs.hide(channels.secrets)
     deliverer = Deliverer(channels, options=settings.channels, templates=templates)
     store = await open_store(settings.storage)
     app = make_app(settings)

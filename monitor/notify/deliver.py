@@ -25,6 +25,7 @@ from apprise import Apprise, AppriseResult, NotifyFormat
 from apprise.conversion import html_to_text
 
 from monitor.core.alerts import ADMIN_TAG, Alert, Channel
+from monitor.core.secrets import mask
 from monitor.errors import ConfigError
 from monitor.notify.channels import Channels, target_url
 from monitor.notify.mail import MailServer, send_mail
@@ -217,6 +218,9 @@ class Deliverer:
         print(f"{title}\n{body.strip()}\n", file=out, flush=True)
 
     def _failed(self, what: str, label: str, error: str) -> DeliveryResult:
+        # a plugin's or a mail server's words may quote the URL with its token;
+        # the reason is logged, kept in the outbox and shown: masked first
+        error = mask(error, self.channels.secrets)
         log.warning("%r to %s not delivered: %s", what, label, error)
         return DeliveryResult(ok=False, error=error, label=label)
 

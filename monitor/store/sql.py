@@ -137,7 +137,8 @@ def engine_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise ConfigError(f"storage: not a database URL: {url!r}") from exc
+        # not the URL itself: it may carry a password
+        raise ConfigError("storage: not a database URL SQLAlchemy can read") from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         database = parsed.database
