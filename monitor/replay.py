@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
+from monitor.core.alerts import summarise_terms
 from monitor.core.items import StoredItem
 from monitor.core.rules import RuleSet
 from monitor.core.schedule import parse_duration
@@ -34,6 +35,10 @@ class Hit:
     link: str
     rules: tuple[str, ...]  # every rule that fired for a copy of the story
     other_sources: int  # other feeds that carried the story in the window
+    # as an alert would say them, of that first copy: the matched terms, and a
+    # snippet with them marked **term**
+    terms: tuple[str, ...] = ()
+    snippet: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,8 @@ def per_day(
 @dataclass
 class _Story:
     first: StoredItem
+    terms: tuple[str, ...]
+    snippet: str
     rules: dict[str, None] = field(default_factory=dict)  # ordered set
 
 
@@ -134,11 +141,17 @@ async def replay(
             items_per_day[local_day(stored.seen_at, tz)] += 1
             if stored.story is not None:
                 feeds.setdefault(stored.story, set()).add(stored.item.feed)
-            fired = rules.match(stored.item.fields())
+            fields = stored.item.fields()
+            fired = rules.match(fields)
             if not fired:
                 continue
             matched += 1
-            story = stories.setdefault(stored.story or stored.item.fingerprint, _Story(stored))
+            story_id = stored.story or stored.item.fingerprint
+            story = stories.get(story_id)
+            if story is None:  # its first copy: what the alert would have quoted
+                said = [m.fired(fields) for m in fired]
+                terms = summarise_terms([t for f in said for t in f.terms])
+                story = stories[story_id] = _Story(stored, terms, said[0].snippet)
             story.rules.update(dict.fromkeys(m.rule.name for m in fired))
         if progress is not None:
             progress(len(chunk))
@@ -153,6 +166,8 @@ async def replay(
             link=story.first.item.link,
             rules=tuple(story.rules),
             other_sources=len(feeds.get(story_id, set()) - {story.first.item.feed}),
+            terms=story.terms,
+            snippet=story.snippet,
         )
         for story_id, story in stories.items()
     ]

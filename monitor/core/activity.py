@@ -88,3 +88,18 @@ def per_day(tallies: Iterable[Tally], days: list[date], tz: tzinfo) -> dict[str,
         if slot is not None:
             counts.setdefault(tally.key, [0] * len(days))[slot] += tally.count
     return counts
+
+
+def split_marks(marked: str) -> tuple[str, list[tuple[int, int]]]:
+    """A snippet as alerts carry it (``**term**`` marks) as its plain text and
+    the places of the marked terms in it. An unpaired ``**`` stays as text."""
+    parts = marked.split("**")
+    if len(parts) % 2 == 0:  # an odd number of marks: the last is no mark
+        parts[-2:] = [parts[-2] + "**" + parts[-1]]
+    text, spans, at = [], [], 0
+    for n, part in enumerate(parts):
+        if n % 2 and part:
+            spans.append((at, at + len(part)))
+        text.append(part)
+        at += len(part)
+    return "".join(text), spans
