@@ -11,6 +11,9 @@ and their alerts recorded; the alerts to send now handed back.
   ``Dispatcher.plan``) and everything recorded in one ``Store.serialized``
   step, which no other worker takes at once: a copy of a story matched on
   another worker joins it, and the rate limits count every worker's alerts.
+- A rule muted from the dashboard (``monitor.core.marks``) is left out of
+  what an item fired until its mute ends; an item that only muted rules fire
+  for is recorded as quiet.
 - At least once: an item seen before (redelivered after a worker died between
   recording it and sending its alerts) hands back whatever of it is still to
   be sent, and records nothing again.
@@ -25,6 +28,7 @@ from typing import NamedTuple
 
 from monitor.core.alerts import Alert, Channel, Fired, alerts_for, is_news
 from monitor.core.items import Item
+from monitor.core.marks import unmuted
 from monitor.core.outbox import ALERT_LEASE, PendingAlert, Plan
 from monitor.core.stories import StoryEntry
 from monitor.notify.dispatch import Dispatcher
@@ -57,6 +61,8 @@ class Matching:
         max_item_age: timedelta,
         clock: Callable[[], datetime],
     ) -> None:
+        # called once alerts are recorded (the dashboard's stream wakes at once)
+        self.on_recorded: list[Callable[[], None]] = []
         self.store = store
         self.rulebook = rulebook
         self.channels = list(channels)
@@ -90,8 +96,34 @@ class Matching:
                 firing.append((item, fired))
             else:
                 quiet.append(item)
+        if firing:
+            firing = await self._unmuted(firing, quiet, now)
         await self.store.record_quiet(quiet, now)
         return await self._record_alerting(firing) if firing else []
+
+    async def _unmuted(
+        self, firing: list[tuple[Item, list[Fired]]], quiet: list[Item], now: datetime
+    ) -> list[tuple[Item, list[Fired]]]:
+        """The firing items less their muted rules (read from the store, so a
+        mute made on any worker's dashboard holds on every worker); those only
+        muted rules fired for join ``quiet``."""
+        muted = {mute.rule for mute in await self.store.mutes(now)}
+        if not muted:
+            return firing
+        kept: list[tuple[Item, list[Fired]]] = []
+        for item, fired in firing:
+            left = unmuted(fired, muted)
+            if len(left) < len(fired):
+                log.info(
+                    "muted, no alert for %s: %s",
+                    ", ".join(f.rule for f in fired if f.rule in muted),
+                    item.title,
+                )
+            if left:
+                kept.append((item, left))
+            else:
+                quiet.append(item)
+        return kept
 
     async def _record_alerting(
         self, firing: Sequence[tuple[Item, list[Fired]]]
@@ -110,6 +142,9 @@ class Matching:
                 plans = await self.dispatcher.plan(alerts, fired, now, ALERT_LEASE, unit)
                 ids = await unit.record_item(item, alerts, now, story=story, plans=plans)
                 recorded.append(_Recorded(item, fired, alerts, story, plans, ids))
+        if any(r.ids for r in recorded):
+            for listener in self.on_recorded:
+                listener()
         pending: list[PendingAlert] = []
         for item, fired, alerts, story, plans, ids in recorded:
             if not ids:

@@ -38,6 +38,7 @@ from monitor.core.activity import AlertQuery, AlertRecord, Tally
 from monitor.core.alerts import Alert
 from monitor.core.feeds import DueFeed, FeedState, ManagedFeed
 from monitor.core.items import Item, StoredItem
+from monitor.core.marks import Ack, Mute
 from monitor.core.outbox import MessageKind, OutboxSummary, PendingAlert, Plan
 from monitor.core.retention import Cutoffs, Pruned
 from monitor.core.stories import StoryEntry, StoryKeys, StoryRow, StorySource
@@ -302,6 +303,33 @@ class Store(Protocol):
 
     async def poll_soon(self, url: str, at: datetime) -> None:
         """Bring the feed's next poll forward to ``at`` when it is later."""
+
+    # the dashboard (monitor.core.marks) ------------------------------------
+    async def mute_rule(self, rule: str, until: datetime, now: datetime) -> Mute:
+        """Mute ``rule`` until ``until`` (replacing a mute it has)."""
+
+    async def unmute_rule(self, rule: str) -> bool:
+        """End the rule's mute now; False when it had none."""
+
+    async def mutes(self, now: datetime) -> list[Mute]:
+        """The mutes that last beyond ``now``, by rule."""
+
+    async def acknowledge(self, alert_id: int, until: datetime, now: datetime) -> Ack | None:
+        """Acknowledge the alert until ``until``; None when there is no such alert."""
+
+    async def unacknowledge(self, alert_id: int) -> bool:
+        """End the alert's acknowledgement now; False when it had none."""
+
+    async def acknowledgements(self, now: datetime) -> list[Ack]:
+        """The acknowledgements that last beyond ``now``, by alert."""
+
+    async def alerts_after(self, after_id: int, limit: int = 100) -> list[AlertRecord]:
+        """The outbox rows with ids above ``after_id``, lowest first: the
+        alerts recorded since (by any worker: matching records them one
+        serialized step at a time, so ids are committed in order)."""
+
+    async def last_alert_id(self) -> int:
+        """The highest outbox id (0 when there is none)."""
 
 
 async def open_store(url: str) -> Store:

@@ -315,6 +315,32 @@ def _managed_feeds(conn: Connection) -> None:
     _v8_managed_feeds.create(conn)
 
 
+# Version 9, frozen: the dashboard's mutes and acknowledgements, as they were then.
+_v9 = MetaData()
+_v9_tables = (
+    Table(
+        "rule_mutes",
+        _v9,
+        Column("rule", Text, primary_key=True),
+        Column("until", UTCDateTime, nullable=False),
+        Column("muted_at", UTCDateTime, nullable=False),
+    ),
+    Table(
+        "alert_acks",
+        _v9,
+        Column("alert_id", BigInteger, primary_key=True, autoincrement=False),
+        Column("until", UTCDateTime, nullable=False),
+        Column("acked_at", UTCDateTime, nullable=False),
+    ),
+)
+
+
+def _mutes_and_acks(conn: Connection) -> None:
+    # start empty: nothing muted, nothing acknowledged
+    for table in _v9_tables:
+        table.create(conn)
+
+
 # In order, without gaps, the first one being version 2.
 STEPS: tuple[Step, ...] = (
     Step(
@@ -351,6 +377,11 @@ STEPS: tuple[Step, ...] = (
         version=8,
         summary="feeds added at run time (newsmon feeds add, the API)",
         upgrade=_managed_feeds,
+    ),
+    Step(
+        version=9,
+        summary="the dashboard's rule mutes and alert acknowledgements",
+        upgrade=_mutes_and_acks,
     ),
 )
 

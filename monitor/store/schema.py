@@ -257,6 +257,25 @@ managed_feeds = Table(
     Column("added_at", UTCDateTime, nullable=False),
 )
 
+# The dashboard's marks (version 9), in the store so that every worker keeps
+# them: a muted rule fires no alert until ``until`` (the matching stage leaves
+# it out); an acknowledged alert is shown as seen until ``until``. Rows past
+# their ``until`` mean nothing and are cleared as new marks are written.
+rule_mutes = Table(
+    "rule_mutes",
+    metadata,
+    Column("rule", Text, primary_key=True),
+    Column("until", UTCDateTime, nullable=False),
+    Column("muted_at", UTCDateTime, nullable=False),
+)
+alert_acks = Table(
+    "alert_acks",
+    metadata,
+    Column("alert_id", BigInteger, primary_key=True, autoincrement=False),  # outbox.id
+    Column("until", UTCDateTime, nullable=False),
+    Column("acked_at", UTCDateTime, nullable=False),
+)
+
 # One row per schema change applied to this database; the highest version is the
 # database's. Migrations read it before anything else, so its shape never changes.
 schema_version = Table(

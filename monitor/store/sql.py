@@ -71,10 +71,12 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from monitor.core.activity import AlertRecord
 from monitor.core.alerts import Alert
 from monitor.core.feeds import DueFeed, FeedState, ManagedFeed
 from monitor.core.health import HEALTH_STATES, Health
 from monitor.core.items import Item, StoredItem
+from monitor.core.marks import Ack, Mute
 from monitor.core.outbox import MESSAGE_KINDS, MessageKind, OutboxSummary, PendingAlert, Plan
 from monitor.core.retention import Cutoffs, Pruned
 from monitor.core.stories import (
@@ -89,13 +91,15 @@ from monitor.core.websub import SUBSCRIPTION_STATES, Subscription, SubscriptionS
 from monitor.errors import ConfigError
 from monitor.store.grouped import Grouped
 from monitor.store.migrations import SCHEMA_LOCK, STEPS, Step, prepare_schema
-from monitor.store.reads import ActivityReads
+from monitor.store.reads import ActivityReads, _record
 from monitor.store.schema import (
+    alert_acks,
     feeds,
     item_texts,
     managed_feeds,
     messages,
     outbox,
+    rule_mutes,
     seen_items,
     story_bands,
     story_item_key,
@@ -1116,6 +1120,63 @@ class SqlStore(ActivityReads):
         )
         async with self._tx(write=True) as conn:
             await conn.execute(stmt)
+
+    # the dashboard's marks (monitor.core.marks) ---------------------------
+
+    async def mute_rule(self, rule: str, until: datetime, now: datetime) -> Mute:
+        mute = self._insert(rule_mutes).values(rule=rule, until=until, muted_at=now)
+        mute = mute.on_conflict_do_update(
+            index_elements=[rule_mutes.c.rule], set_={"until": until, "muted_at": now}
+        )
+        async with self._tx(write=True) as conn:
+            await conn.execute(delete(rule_mutes).where(rule_mutes.c.until <= now))
+            await conn.execute(mute)
+        return Mute(rule=rule, until=until, muted_at=now)
+
+    async def unmute_rule(self, rule: str) -> bool:
+        async with self._tx(write=True) as conn:
+            gone = await conn.execute(delete(rule_mutes).where(rule_mutes.c.rule == rule))
+        return bool(gone.rowcount)
+
+    async def mutes(self, now: datetime) -> list[Mute]:
+        query = select(rule_mutes).where(rule_mutes.c.until > now).order_by(rule_mutes.c.rule)
+        async with self._tx(write=False) as conn:
+            rows = (await conn.execute(query)).all()
+        return [Mute(rule=r.rule, until=r.until, muted_at=r.muted_at) for r in rows]
+
+    async def acknowledge(self, alert_id: int, until: datetime, now: datetime) -> Ack | None:
+        ack = self._insert(alert_acks).values(alert_id=alert_id, until=until, acked_at=now)
+        ack = ack.on_conflict_do_update(
+            index_elements=[alert_acks.c.alert_id], set_={"until": until, "acked_at": now}
+        )
+        async with self._tx(write=True) as conn:
+            if (await conn.execute(select(outbox.c.id).where(outbox.c.id == alert_id))).first():
+                await conn.execute(delete(alert_acks).where(alert_acks.c.until <= now))
+                await conn.execute(ack)
+                return Ack(alert_id=alert_id, until=until, acked_at=now)
+        return None
+
+    async def unacknowledge(self, alert_id: int) -> bool:
+        async with self._tx(write=True) as conn:
+            gone = await conn.execute(delete(alert_acks).where(alert_acks.c.alert_id == alert_id))
+        return bool(gone.rowcount)
+
+    async def acknowledgements(self, now: datetime) -> list[Ack]:
+        query = select(alert_acks).where(alert_acks.c.until > now).order_by(alert_acks.c.alert_id)
+        async with self._tx(write=False) as conn:
+            rows = (await conn.execute(query)).all()
+        return [Ack(alert_id=int(r.alert_id), until=r.until, acked_at=r.acked_at) for r in rows]
+
+    async def alerts_after(self, after_id: int, limit: int = 100) -> list[AlertRecord]:
+        query = select(outbox).where(outbox.c.id > after_id).order_by(outbox.c.id).limit(limit)
+        async with self._tx(write=False) as conn:
+            rows = (await conn.execute(query)).all()
+        return [_record(row) for row in rows]
+
+    async def last_alert_id(self) -> int:
+        async with self._tx(write=False) as conn:
+            last = (await conn.execute(select(func.max(outbox.c.id)))).scalar()
+        return int(last or 0)
 
 
 def _subscription_values(sub: Subscription, revision: int) -> dict[str, Any]:

@@ -389,6 +389,23 @@ async def test_a_version_8_database_opens_with_the_feeds_added_at_run_time(
         await s.close()
 
 
+async def test_a_version_9_database_opens_with_its_mutes_and_acknowledgements(
+    storage_url: str,
+) -> None:
+    await load_snapshot(storage_url, 9)
+    s = await open_store(storage_url)
+    try:
+        assert [(m.rule, m.until) for m in await s.mutes(T0)] == [
+            ("taiwan", T0 + timedelta(hours=8))
+        ]
+        assert [(a.alert_id, a.until) for a in await s.acknowledgements(T0)] == [
+            (1, T0 + timedelta(days=1))
+        ]
+        assert len(await s.managed_feeds()) == 2  # the rows of version 8 came along
+    finally:
+        await s.close()
+
+
 @pytest.mark.parametrize("version", SNAPSHOTS)
 async def test_an_upgraded_database_matches_a_new_one(storage_url: str, version: int) -> None:
     # Fails when monitor/store/schema.py changes without a step in STEPS that
