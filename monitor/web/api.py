@@ -8,7 +8,7 @@ its start, its rules as loaded, its channels.
     GET    /api/alerts          recent alerts, filtered by rule, channel and time
     GET    /api/stories         the stories of a recent window, with their sources
     GET    /api/feeds           every feed with its health and items per day
-    POST   /api/feeds           add a feed (kept in the store)
+    POST   /api/feeds           add a feed (kept in the store: monitor.feeds.manage)
     DELETE /api/feeds?url=…     remove one added that way
     GET    /api/rules           every rule with its hits per day
     POST   /api/rules/test      a query over the recently stored items
@@ -34,8 +34,11 @@ from monitor.core.activity import (
     window_start,
 )
 from monitor.core.alerts import Channel as Target
+from monitor.core.feeds import FeedState
 from monitor.core.stories import StorySource
 from monitor.errors import RuleError
+from monitor.feeds import manage
+from monitor.feeds.manage import ListedFeed
 from monitor.replay import parse_since, replay
 from monitor.web import models as m
 from monitor.web.routes import ApiError, ApiRoute, Call
@@ -174,6 +177,89 @@ async def list_stories(call: Call) -> list[m.StoryOut]:
     return stories
 
 
+# --- feeds ----------------------------------------------------------------------
+
+
+async def list_feeds(call: Call) -> list[m.FeedOut]:
+    context, now = _context(call), datetime.now(UTC)
+    tz, days = context.settings.timezone, call.query.days
+    store = context.store
+    listed = await manage.list_feeds(context.settings, store)
+    states = await store.feed_states()
+    dates = last_days(now, days, tz)
+    items = per_day(await store.feed_items(window_start(now, days, tz)), dates, tz)
+    none = [0] * len(dates)
+    return [
+        _feed(
+            feed,
+            states.get(feed.url),
+            [
+                m.DayCount(day=d, count=n)
+                for d, n in zip(dates, items.get(feed.url, none), strict=True)
+            ],
+        )
+        for feed in listed
+    ]
+
+
+def _feed(feed: ListedFeed, state: FeedState | None, items: list[m.DayCount]) -> m.FeedOut:
+    polled = state is not None and state.last_polled_at is not None
+    return m.FeedOut(
+        url=feed.url,
+        name=feed.name,
+        origin=feed.source,
+        where=feed.where,
+        added_at=feed.added_at,
+        interval_s=feed.interval_s,
+        health=state.health if state is not None and polled else "new",
+        last_polled_at=state.last_polled_at if state else None,
+        last_success_at=state.last_polled_at if state and not state.failures else None,
+        last_new_item_at=state.last_new_item_at if state else None,
+        last_status=state.last_status if state else None,
+        last_error=state.last_error if state and state.failures else None,
+        failures=state.failures if state else 0,
+        next_poll_at=state.next_poll_at if state else None,
+        items_per_day=items,
+    )
+
+
+async def add_feed(call: Call) -> m.FeedOut:
+    context, body, now = _context(call), call.body, datetime.now(UTC)
+    try:
+        added = await manage.add_feed(
+            context.settings, context.store, body.url, name=body.name, interval=body.interval
+        )
+    except manage.FeedRefused as exc:
+        raise ApiError(400, str(exc)) from None
+    except manage.FeedExists as exc:
+        raise ApiError(409, str(exc)) from None
+    await _feeds_changed(context)
+    log.info("feeds: %s added through the API", added.url)
+    listed = ListedFeed(added.url, added.name, added.interval_s, "store", added_at=added.added_at)
+    days = last_days(now, 7, context.settings.timezone)
+    return _feed(listed, None, [m.DayCount(day=d, count=0) for d in days])
+
+
+async def remove_feed(call: Call) -> None:
+    context = _context(call)
+    try:
+        gone = await manage.remove_feed(context.settings, context.store, call.query.url)
+    except manage.FeedNotFound as exc:
+        raise ApiError(404, str(exc)) from None
+    except manage.FeedInConfig as exc:  # str(): the file and line to edit, first
+        raise ApiError(409, str(exc)) from None
+    await _feeds_changed(context)
+    log.info("feeds: %s removed through the API", gone.url)
+
+
+async def _feeds_changed(context: WebContext) -> None:
+    """This worker's scheduler reads the store's feeds again now (every worker
+    does within seconds anyway)."""
+    book = getattr(context, "feeds", None)  # WebContext.feeds, the FeedBook
+    if book is not None:
+        await book.refresh()
+
+
 # --- rules ----------------------------------------------------------------------
 
 
@@ -251,7 +337,7 @@ async def health(call: Call) -> m.HealthOut:
             delivered=summary.delivered,
         )
         states = await store.feed_states()
-        for feed in settings.feeds:
+        for feed in await manage.list_feeds(settings, store):
             state = states.get(feed.url)
             health = "new" if state is None or state.last_polled_at is None else state.health
             feeds[health] = feeds.get(health, 0) + 1
@@ -340,6 +426,38 @@ ROUTES = [
         list[m.StoryOut],
         query=m.StoriesQuery,
         tag="stories",
+    ),
+    ApiRoute(
+        "GET",
+        "/api/feeds",
+        "every feed, the config's and those added, with its health and items per day",
+        list_feeds,
+        list[m.FeedOut],
+        query=m.FeedsQuery,
+        tag="feeds",
+    ),
+    ApiRoute(
+        "POST",
+        "/api/feeds",
+        "add a feed, kept in the store; every worker polls it within seconds",
+        add_feed,
+        m.FeedOut,
+        body=m.NewFeed,
+        status=201,
+        tag="feeds",
+        description="400 for a URL that is not http(s), or whose host resolves to a "
+        "loopback, private or link-local address (unless fetch.allow_private_networks); "
+        "409 when the feed is listed already.",
+    ),
+    ApiRoute(
+        "DELETE",
+        "/api/feeds",
+        "remove a feed added at run time",
+        remove_feed,
+        query=m.FeedRef,
+        tag="feeds",
+        description="404 when no feed has that URL; 409 when it is the config's, "
+        "with the file and line to edit.",
     ),
     ApiRoute(
         "GET",

@@ -134,11 +134,14 @@ class FeedOut(BaseModel):
         description="config: listed in monitor.yaml (or an OPML file it names); "
         "store: added with POST /api/feeds or `newsmon feeds add`"
     )
-    interval_s: float | None = Field(description="its interval: pinned, or where learning starts")
-    pinned: bool
+    where: str = Field(description="the file and line that list it, or store")
+    added_at: datetime | None = Field(description="when it was added, for a store feed")
+    interval_s: float | None = Field(description="pinned; null: learned from its publishing")
     health: FeedHealth = Field(description="new: not polled yet")
     last_polled_at: datetime | None
-    last_success_at: datetime | None = Field(description="the last poll that did not fail")
+    last_success_at: datetime | None = Field(
+        description="the last poll, when it did not fail; null while it fails"
+    )
     last_new_item_at: datetime | None
     last_status: int | None
     last_error: str | None = Field(description="why the last poll failed, while it fails")
