@@ -189,6 +189,9 @@ def test_every_endpoint_needs_the_token_and_is_in_the_openapi_document(
         ("/api/rules", "get"),
         ("/api/rules/test", "post"),
         ("/api/health", "get"),
+        ("/api/feeds", "get"),
+        ("/api/feeds", "post"),
+        ("/api/feeds", "delete"),
     } <= routes
     for path, method in sorted(routes):
         status, answer = call(ws, method.upper(), path, token=False)
