@@ -155,6 +155,11 @@ class Fetcher:
             await self._session.close()
             self._session = None
 
+    def took(self, url: str) -> float | None:
+        """How long the last request for ``url`` took, from its slot to its last
+        byte (None: never made)."""
+        return self._took.get(url)
+
     def _host_slots(self, host: str) -> FairSlots:
         slots = self._hosts.get(host)
         if slots is None:

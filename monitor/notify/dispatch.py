@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.core.alerts import Alert, Fired
 from monitor.core.delivery import plan_delivery
+from monitor.core.observe import NO_OBSERVER, Observer
 from monitor.core.outbox import PendingAlert, Plan, next_attempt
 from monitor.core.policy import (
     RATE_WINDOW,
@@ -54,6 +55,7 @@ class Dispatcher:
     options: Mapping[str, ChannelOptions]  # by Apprise tag
     timezone: ZoneInfo
     max_age: timedelta = timedelta(hours=24)
+    observer: Observer = NO_OBSERVER  # told of each alert sent or failed
 
     def policy(self, channel_id: str) -> ChannelPolicy | None:
         channel = self.deliverer.channels.get(channel_id)
@@ -145,7 +147,9 @@ class Dispatcher:
         result = await self.deliverer.deliver(alert, await self.sources(alert, story))
         if result.ok:
             await self.store.mark_delivered(alert_id, now)
+            self.observer.alert_sent(alert.channel, alert.published, created_at, now)
             return True
+        self.observer.alert_failed(alert.channel)
         error = result.error or "delivery failed"
         if now - created_at >= self.max_age:
             await self.store.mark_dead(alert_id, error, now)
@@ -181,8 +185,10 @@ class Dispatcher:
         result = await self.deliverer.deliver_digest(channel, alerts, sources)
         if result.ok:
             await self.store.mark_delivered_many([row.id for row in rows], now)
+            self.observer.digest_sent(channel, len(rows))
             log.info("digest of %d alerts sent to %s", len(rows), result.label)
             return
+        self.observer.alert_failed(channel, len(rows))
         error = result.error or "delivery failed"
         expired = []
         for row in rows:

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.config import Settings
 from monitor.core.health import HealthPolicy
+from monitor.core.observe import NO_OBSERVER, Observer
 from monitor.core.schedule import IntervalBounds, RequestBudget
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
@@ -70,9 +71,11 @@ class Stages:
         parser: FeedParser,
         clock: Callable[[], datetime] = utcnow,
         hub: Hub | None = None,
+        observer: Observer = NO_OBSERVER,
     ) -> Stages:
         """The service's stages on ``store``, as ``settings`` configure them
-        (``hub``: the client WebSub subscribes with, when it is on)."""
+        (``hub``: the client WebSub subscribes with, when it is on; ``observer``:
+        told of fetches, items, matches and alerts, for /metrics)."""
         alerts, health, retention = settings.alerts, settings.health, settings.retention
         dispatcher = Dispatcher(
             store=store,
@@ -80,6 +83,7 @@ class Stages:
             options=settings.channels,
             timezone=settings.timezone,
             max_age=timedelta(seconds=alerts.max_age),
+            observer=observer,
         )
         story_window = timedelta(seconds=alerts.story_window)
         feeds = {feed.url: feed for feed in settings.feeds}
@@ -105,6 +109,7 @@ class Stages:
                 ),
                 clock,
                 bounds=IntervalBounds(settings.fetch.min_interval, settings.fetch.max_interval),
+                observer=observer,
             ),
             matching=Matching(
                 store,
@@ -114,6 +119,7 @@ class Stages:
                 dispatcher,
                 timedelta(seconds=alerts.max_item_age),
                 clock,
+                observer=observer,
             ),
             delivering=Delivering(store, dispatcher, clock),
             pruning=Pruning(

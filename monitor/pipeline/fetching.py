@@ -31,6 +31,7 @@ from monitor.config import Feed
 from monitor.core.feeds import FeedState
 from monitor.core.health import HealthPolicy, assess, notice, updated_cadence
 from monitor.core.items import Item
+from monitor.core.observe import NO_OBSERVER, Observer, fetch_outcome
 from monitor.core.retention import marks_fresh_since
 from monitor.core.schedule import IntervalBounds, learned_interval, next_poll, updated_gap
 from monitor.fetch.http import Fetcher
@@ -65,6 +66,7 @@ class Fetching:
         clock: Callable[[], datetime],
         rng: random.Random | None = None,
         bounds: IntervalBounds | None = None,  # of learned intervals (fetch.min/max_interval)
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         self.store = store
         self.feeds = dict(feeds)  # by URL
@@ -75,6 +77,7 @@ class Fetching:
         self.clock = clock
         self.rng = rng or random.Random()
         self.bounds = bounds or IntervalBounds()
+        self.observer = observer
         self._polling: set[str] = set()  # feeds this process is polling right now
         # the document each feed's last poll read: the same one again is not parsed
         self._readings: dict[str, Reading] = {}
@@ -102,6 +105,7 @@ class Fetching:
             items, after, reading = await self.poll(feed, state)
             log.debug("polled %s: %d new items", feed.url, len(items))
             await send(items)
+            self.observer.items_seen(len(items))
             await self.store.save_feed_state(await self._checked_health(feed, state, after, items))
             if reading is not None:  # only now: its items are safe on their way
                 self._readings[feed.url] = reading
@@ -119,6 +123,8 @@ class Fetching:
         outcome = await poll_feed(
             self.fetcher, self.parser, state, interval, now, self.rng, last, feed.name
         )
+        kind, reason = fetch_outcome(outcome.state.last_status, outcome.error, outcome.read)
+        self.observer.fetched(kind, reason, self.fetcher.took(feed.url))
         # a 304, the same document again or a failure: no items, and the marks stand
         new = await self.arrived(feed, outcome.items, now) if outcome.read else []
         outcome = replace(outcome, state=self._planned(feed, state, outcome, new, now))
@@ -198,6 +204,7 @@ class Fetching:
         now = self.clock()
         new = await self.arrived(feed, items, now, whole=False)
         await send(new)
+        self.observer.items_seen(len(new))
         # A poll of the feed under way here saves its own state when it ends: the
         # push leaves the cadence to it rather than race it.
         if new and feed.url not in self._polling:

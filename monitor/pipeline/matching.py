@@ -29,6 +29,7 @@ from typing import NamedTuple
 from monitor.core.alerts import Alert, Channel, Fired, alerts_for, is_news
 from monitor.core.items import Item
 from monitor.core.marks import unmuted
+from monitor.core.observe import NO_OBSERVER, Observer
 from monitor.core.outbox import ALERT_LEASE, PendingAlert, Plan
 from monitor.core.stories import StoryEntry
 from monitor.notify.dispatch import Dispatcher
@@ -60,6 +61,7 @@ class Matching:
         dispatcher: Dispatcher,
         max_item_age: timedelta,
         clock: Callable[[], datetime],
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         # called once alerts are recorded (the dashboard's stream wakes at once)
         self.on_recorded: list[Callable[[], None]] = []
@@ -70,6 +72,7 @@ class Matching:
         self.dispatcher = dispatcher
         self.max_item_age = max_item_age
         self.clock = clock
+        self.observer = observer
 
     async def match_all(self, items: Sequence[Item]) -> list[PendingAlert]:
         """Match items against the current rules; record them, their stories and
@@ -99,7 +102,13 @@ class Matching:
         if firing:
             firing = await self._unmuted(firing, quiet, now)
         await self.store.record_quiet(quiet, now)
-        return await self._record_alerting(firing) if firing else []
+        if not firing:
+            return []
+        pending = await self._record_alerting(firing)
+        for _, fired in firing:  # once recorded: a batch that failed is matched again
+            for f in fired:
+                self.observer.rule_matched(f.rule)
+        return pending
 
     async def _unmuted(
         self, firing: list[tuple[Item, list[Fired]]], quiet: list[Item], now: datetime
