@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from monitor import logs
 from monitor.config import Settings
+from monitor.core.observe import NO_OBSERVER
 from monitor.errors import ConfigError
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # aiohttp's server side is only needed with websub: or web:
 
     from monitor.notify.channels import Channels
     from monitor.store import Store
+    from monitor.web.metrics import Metrics
 
 log = logging.getLogger("newsmon")
 
@@ -63,6 +65,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             FeedParser() as parser,
             HubClient() as hub,
         ):
+            metrics = _metrics(settings, channels)  # None without web:
             stages = Stages.build(
                 settings,
                 store=store,
@@ -71,12 +74,13 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 fetcher=fetcher,
                 parser=parser,
                 hub=hub,
+                observer=metrics or NO_OBSERVER,
             )
             agents = Agents(stages, lanes, embedded=settings.embedded)
             with unmarked():
                 agents.register(app)
             callbacks = await _serve_websub(settings, stages, agents)
-            dashboard = await _serve_web(settings, store, rulebook, channels)
+            dashboard = await _serve_web(settings, store, rulebook, channels, metrics=metrics)
             if not settings.embedded:
                 await create_topics(settings)
             await app.start()
@@ -116,6 +120,16 @@ def collect_again() -> None:
         gc.enable()
 
 
+def _metrics(settings: Settings, channels: Channels) -> Metrics | None:
+    """What the stages report to for /metrics, when ``web:`` is on (only then is
+    prometheus_client imported)."""
+    if settings.web is None:
+        return None
+    from monitor.web.metrics import Metrics
+
+    return Metrics(channels.channels)
+
+
 async def _serve_websub(settings: Settings, stages: Stages, agents: Agents) -> AppRunner | None:
     """The endpoint WebSub hubs call back, when ``websub:`` is on."""
     if stages.pushing is None:
@@ -137,7 +151,11 @@ async def _serve_websub(settings: Settings, stages: Stages, agents: Agents) -> A
 
 
 async def _serve_web(
-    settings: Settings, store: Store, rulebook: Rulebook, channels: Channels
+    settings: Settings,
+    store: Store,
+    rulebook: Rulebook,
+    channels: Channels,
+    metrics: Metrics | None = None,
 ) -> AppRunner | None:
     """The dashboard, the API, /metrics and the health probes, when ``web:`` is on."""
     if settings.web is None:
@@ -147,7 +165,9 @@ async def _serve_web(
     from monitor.web.app import make_web_app
     from monitor.web.server import WebContext, serve
 
-    context = WebContext(settings, store, rulebook, channels, started_at=datetime.now(UTC))
+    context = WebContext(
+        settings, store, rulebook, channels, started_at=datetime.now(UTC), metrics=metrics
+    )
     try:
         runner = await serve(make_web_app(context), settings.web.host, settings.web.port)
     except OSError as exc:

@@ -35,7 +35,17 @@ def test_the_service_starts_without_what_it_needs_later_or_never() -> None:
     # numpy: for the first story compared; the rest: only in other processes or modes
     later = ("numpy", "aiohttp.web", "aiokafka.admin", "feedparser", "feedparser_rs")
     later += ("sqlalchemy.dialects.postgresql",)  # the default store is SQLite
+    later += ("prometheus_client",)  # /metrics: with web: only
     assert loaded_after("import monitor.service, monitor.store.sql", later) == []
+
+
+def test_metrics_are_made_and_their_library_imported_only_with_web_on() -> None:
+    start = "from types import SimpleNamespace as S\nfrom monitor.service import _metrics\n"
+    start += "from monitor.notify.channels import Channels\n"
+    off = start + "assert _metrics(S(web=None), Channels()) is None"
+    assert loaded_after(off, ("prometheus_client", "monitor.web")) == []
+    on = start + "assert _metrics(S(web=S()), Channels()) is not None"
+    assert loaded_after(on, ("prometheus_client",)) == ["prometheus_client"]
 
 
 def test_a_parser_process_imports_the_parsers_and_no_network_or_store_library() -> None:

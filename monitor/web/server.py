@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the WebSub callback serves with ``serve`` and needs none of
     from monitor.notify.channels import Channels
     from monitor.rules.rulebook import Rulebook
     from monitor.store import Store
+    from monitor.web.metrics import Metrics
 
 log = logging.getLogger("newsmon.web")
 
@@ -48,6 +49,7 @@ class WebContext:
     rulebook: Rulebook
     channels: Channels
     started_at: datetime
+    metrics: Metrics | None = None  # what the stages report to, for /metrics
 
 
 CONTEXT = web.AppKey("context", WebContext)
