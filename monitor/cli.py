@@ -613,3 +613,75 @@ def notify_test(config: str | None, tag: str | None) -> None:
             f"sent: {result.label}" if result.ok else f"FAILED: {result.label} — {result.error}"
         )
     sys.exit(0 if all(r.ok for r in results) else 1)
+
+
+@main.group()
+def feeds() -> None:
+    """The feeds polled: list them, add and remove feeds at run time, OPML in and out.
+
+    Feeds added here are kept in the store, beside the config's, and a
+    running newsmon polls them within seconds. A feed whose host is this
+    machine or a private network is refused unless the config sets
+    fetch: {allow_private_networks: true}.
+    """
+
+
+@feeds.command("list")
+@config_option
+def feeds_list(config: str | None) -> None:
+    """Every feed polled, the config's and those added, with where each comes from."""
+    from monitor.feeds.commands import listed, output, show_list
+
+    settings = _settings(config)
+    show_list(_guard(lambda: asyncio.run(listed(settings))), output())
+
+
+@feeds.command("add")
+@config_option
+@click.argument("url")
+@click.option("--name", help="What alerts call the feed (default: its own title).")
+@click.option(
+    "--interval", metavar="DURATION", help="Poll it this often (5m, 1h); default: learned."
+)
+def feeds_add(config: str | None, url: str, name: str | None, interval: str | None) -> None:
+    """Add the feed at URL; a running newsmon polls it within seconds."""
+    from monitor.feeds.commands import add, added_text
+
+    settings = _settings(config)
+    click.echo(added_text(_guard(lambda: asyncio.run(add(settings, url, name, interval)))))
+
+
+@feeds.command("remove")
+@config_option
+@click.argument("url")
+def feeds_remove(config: str | None, url: str) -> None:
+    """Remove a feed added at run time (a config feed is removed from the config)."""
+    from monitor.feeds.commands import remove
+
+    settings = _settings(config)
+    gone = _guard(lambda: asyncio.run(remove(settings, url)))
+    click.echo(f"removed {gone.url}: a running newsmon stops polling it within seconds")
+
+
+@feeds.command("import")
+@config_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def feeds_import(config: str | None, file: Path) -> None:
+    """Add every feed of an OPML file, each checked as by add; exit 1 if any was refused."""
+    from rich.console import Console
+
+    from monitor.feeds.commands import output, run_import
+
+    settings = _settings(config)
+    out, progress = output(), Console(stderr=True)
+    sys.exit(_guard(lambda: run_import(settings, file, progress, out)))
+
+
+@feeds.command("export")
+@config_option
+def feeds_export(config: str | None) -> None:
+    """Every feed polled, the config's and those added, as OPML 2.0 on standard output."""
+    from monitor.feeds.commands import export_text, listed
+
+    settings = _settings(config)
+    click.echo(export_text(settings, _guard(lambda: asyncio.run(listed(settings)))), nl=False)

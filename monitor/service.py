@@ -25,6 +25,8 @@ from monitor.stream.agents import Agents
 from monitor.stream.app import create_topics, make_app, make_lanes, unmarked
 
 if TYPE_CHECKING:  # aiohttp's server side is only needed with websub: or web:
+    from collections.abc import Callable
+
     from aiohttp.web import AppRunner
 
     from monitor.notify.channels import Channels
@@ -80,7 +82,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             with unmarked():
                 agents.register(app)
             callbacks = await _serve_websub(settings, stages, agents)
-            dashboard = await _serve_web(settings, store, rulebook, channels, metrics=metrics)
+            dashboard = await _serve_web(
+                settings, store, rulebook, channels, stages.matching.on_recorded, metrics=metrics
+            )
             if not settings.embedded:
                 await create_topics(settings)
             await app.start()
@@ -155,6 +159,7 @@ async def _serve_web(
     store: Store,
     rulebook: Rulebook,
     channels: Channels,
+    alerts_recorded: list[Callable[[], None]],
     metrics: Metrics | None = None,
 ) -> AppRunner | None:
     """The dashboard, the API, /metrics and the health probes, when ``web:`` is on."""
@@ -166,7 +171,13 @@ async def _serve_web(
     from monitor.web.server import WebContext, serve
 
     context = WebContext(
-        settings, store, rulebook, channels, started_at=datetime.now(UTC), metrics=metrics
+        settings,
+        store,
+        rulebook,
+        channels,
+        started_at=datetime.now(UTC),
+        alerts_recorded=alerts_recorded,
+        metrics=metrics,
     )
     try:
         runner = await serve(make_web_app(context), settings.web.host, settings.web.port)

@@ -190,9 +190,10 @@ async def check_address(url: str, *, allow_private: bool, resolve: Resolver = re
     refused = refused_address(addresses)
     if refused is not None:
         address, kind = refused
+        what = f"{address} is" if host.strip("[]") == address else f"{host} resolves to {address},"
         raise FeedRefused(
             url,
-            f"{url}: {host} resolves to {address}, a {kind} address: feeds added at run "
+            f"{url}: {what} a {kind} address: feeds added at run "
             "time may only point at public addresses (set fetch.allow_private_networks: "
             "true to allow it)",
             address=address,

@@ -36,6 +36,7 @@ from monitor.fetch.parse import FeedParser
 from monitor.notify.deliver import Deliverer
 from monitor.notify.dispatch import Dispatcher
 from monitor.pipeline.delivering import Delivering
+from monitor.pipeline.feedbook import FeedBook
 from monitor.pipeline.fetching import Fetching
 from monitor.pipeline.matching import Matching
 from monitor.pipeline.pruning import Pruning
@@ -58,6 +59,8 @@ class Stages:
     delivering: Delivering
     pruning: Pruning
     pushing: Pushing | None = None  # WebSub: on with websub.callback
+    # the feeds polled, config's and store's (the scheduling and fetching stages' own)
+    feeds: FeedBook | None = None
 
     @classmethod
     def build(
@@ -86,11 +89,11 @@ class Stages:
             observer=observer,
         )
         story_window = timedelta(seconds=alerts.story_window)
-        feeds = {feed.url: feed for feed in settings.feeds}
+        feeds = FeedBook(settings.feeds, store, settings.default_interval)
         stages = cls(
             scheduling=Scheduling(
                 store,
-                list(feeds),
+                feeds,
                 settings.fetch.timeout,
                 clock,
                 RequestBudget(settings.fetch.max_requests_per_second),
@@ -122,6 +125,7 @@ class Stages:
                 observer=observer,
             ),
             delivering=Delivering(store, dispatcher, clock),
+            feeds=feeds,
             pruning=Pruning(
                 store,
                 items=timedelta(seconds=retention.items),

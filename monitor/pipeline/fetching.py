@@ -38,6 +38,7 @@ from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
 from monitor.fetch.poll import PollOutcome, Reading, poll_feed
 from monitor.notify.dispatch import Dispatcher
+from monitor.pipeline.feedbook import FeedBook
 from monitor.pipeline.scheduling import PollRequest
 from monitor.store import Store
 
@@ -69,7 +70,8 @@ class Fetching:
         observer: Observer = NO_OBSERVER,
     ) -> None:
         self.store = store
-        self.feeds = dict(feeds)  # by URL
+        # by URL; a FeedBook as it changes (feeds added and removed at run time)
+        self.feeds = feeds if isinstance(feeds, FeedBook) else dict(feeds)
         self.fetcher = fetcher
         self.parser = parser
         self.dispatcher = dispatcher  # for the notices about a feed's health
@@ -87,7 +89,9 @@ class Fetching:
     async def fetch(self, request: PollRequest, send: SendItems) -> None:
         """Poll the requested feed, ``send`` its new items, then save its state."""
         feed = self.feeds.get(request.url)
-        if feed is None:  # removed from the config since it was scheduled
+        if feed is None and isinstance(self.feeds, FeedBook):  # added since this worker looked
+            feed = await self.feeds.find(request.url)
+        if feed is None:  # removed since it was scheduled
             return
         if feed.url in self._polling:
             return

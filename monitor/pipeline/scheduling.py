@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.core.schedule import RequestBudget, most_overdue_first
+from monitor.pipeline.feedbook import FeedBook
 from monitor.store import Store
 
 # A poll request's lease is twice the fetch timeout, and at least this: long
@@ -46,7 +47,7 @@ class Scheduling:
     def __init__(
         self,
         store: Store,
-        feeds: Sequence[str],
+        feeds: Sequence[str] | FeedBook,  # a FeedBook: read again as it changes
         fetch_timeout: float,
         clock: Callable[[], datetime],
         budget: RequestBudget | None = None,  # None: as many as are due
@@ -54,6 +55,7 @@ class Scheduling:
         shared: bool = False,  # several workers: requests carry their lease end
     ) -> None:
         self.store = store
+        self.book = feeds if isinstance(feeds, FeedBook) else None
         self.feeds = list(feeds)
         self.lease = max(MIN_POLL_LEASE, timedelta(seconds=2 * fetch_timeout))
         self.clock = clock
@@ -66,6 +68,9 @@ class Scheduling:
         """Claim the feeds that are due now, the most overdue first, as many as
         the budget allows: a poll request for each one won. ``next_due_at`` is
         then when the next feed is due, if that is within ``ahead_s`` seconds."""
+        if self.book is not None:  # feeds added or removed at run time
+            await self.book.refresh_if_stale()
+            self.feeds = self.book.urls
         now = self.clock()
         listed = await self.store.due_feeds(self.feeds, now + timedelta(seconds=ahead_s))
         later = [f.next_poll_at for f in listed if f.next_poll_at and f.next_poll_at > now]

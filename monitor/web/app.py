@@ -7,14 +7,14 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
-from monitor.web import api, metrics
+from monitor.web import api, dashboard, metrics
 from monitor.web.routes import ApiRoute, install
 from monitor.web.server import WebContext, web_app
 
 # Each part's install(app, api): its own routes on the application (pages,
 # streams, /metrics), its JSON API routes appended to ``api``.
 Part = Callable[[web.Application, list[ApiRoute]], None]
-PARTS: tuple[Part, ...] = (api.install, metrics.install)
+PARTS: tuple[Part, ...] = (api.install, metrics.install, dashboard.install)
 
 
 def make_web_app(context: WebContext) -> web.Application:

@@ -31,7 +31,7 @@ class Call:
     body: Any
 
 
-Result = BaseModel | Sequence[BaseModel] | None
+Result = BaseModel | Sequence[BaseModel] | web.StreamResponse | None
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ class ApiRoute:
     status: int = 200  # on success
     tag: str = "api"
     description: str = ""
+    # "text/event-stream": the handler writes its own web.StreamResponse and
+    # returns it; ``response`` then describes each event's data
+    media_type: str = "application/json"
 
 
 class ApiError(Exception):
@@ -80,6 +83,8 @@ def _handler(route: ApiRoute) -> Callable[[web.Request], Awaitable[web.StreamRes
                 except json.JSONDecodeError:
                     raise ApiError(400, "the body is not JSON") from None
             result = await route.handler(Call(request, dict(request.match_info), query, body))
+            if isinstance(result, web.StreamResponse):
+                return result
         except ValidationError as exc:
             return web.json_response({"error": _validation_message(exc)}, status=400)
         except ApiError as exc:
@@ -137,9 +142,7 @@ def openapi_document(routes: Sequence[ApiRoute], title: str, version: str) -> di
         else:
             operation["responses"][str(route.status)] = {
                 "description": "OK",
-                "content": {
-                    "application/json": {"schema": _schema_ref(route.response, components)}
-                },
+                "content": {route.media_type: {"schema": _schema_ref(route.response, components)}},
             }
         operation["responses"]["400"] = {"description": "a query or body that does not validate"}
         operation["responses"]["401"] = {"description": "web.token set, and not given"}

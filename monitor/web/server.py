@@ -17,7 +17,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -50,6 +50,9 @@ class WebContext:
     channels: Channels
     started_at: datetime
     metrics: Metrics | None = None  # what the stages report to, for /metrics
+    # called by the matching stage once it has recorded alerts: the dashboard's
+    # event stream hangs a wake-up here (alerts of other workers it polls for)
+    alerts_recorded: list[Callable[[], None]] = field(default_factory=list)
 
 
 CONTEXT = web.AppKey("context", WebContext)

@@ -96,7 +96,8 @@ def run_script_now(url: str, script: str) -> None:
         pool.submit(asyncio.run, run_script(url, script)).result()
 
 
-SNAPSHOTS = (1, 2, 3, 4, 5, 6, 7, 8, 9)  # the schema versions with a frozen database in tests/store/data
+# the schema versions with a frozen database in tests/store/data
+SNAPSHOTS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
 
 
 async def load_snapshot(url: str, version: int) -> None:
