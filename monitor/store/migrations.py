@@ -341,6 +341,11 @@ def _mutes_and_acks(conn: Connection) -> None:
         table.create(conn)
 
 
+def _outbox_by_time(conn: Connection) -> None:
+    # version 10: the web API's alerts newest first, and its windows (rule hits)
+    conn.exec_driver_sql("CREATE INDEX outbox_created_at ON outbox (created_at, id)")
+
+
 # In order, without gaps, the first one being version 2.
 STEPS: tuple[Step, ...] = (
     Step(
@@ -382,6 +387,11 @@ STEPS: tuple[Step, ...] = (
         version=9,
         summary="the dashboard's rule mutes and alert acknowledgements",
         upgrade=_mutes_and_acks,
+    ),
+    Step(
+        version=10,
+        summary="alerts by the time they were made, for the web API",
+        upgrade=_outbox_by_time,
     ),
 )
 

@@ -133,6 +133,8 @@ outbox = Table(
     Index("outbox_due", "delivered_at", "next_attempt_at"),
     Index("outbox_digest_due", "delivered_at", "digest_due"),
     Index("outbox_dead", "dead_at"),
+    # version 10: the web API lists alerts newest first, and counts a window's
+    Index("outbox_created_at", "created_at", "id"),
 )
 
 # Recorded items that belong to a story (version 2): a story's sources are listed

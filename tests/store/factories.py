@@ -97,7 +97,7 @@ def run_script_now(url: str, script: str) -> None:
 
 
 # the schema versions with a frozen database in tests/store/data
-SNAPSHOTS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
+SNAPSHOTS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 
 
 async def load_snapshot(url: str, version: int) -> None:
