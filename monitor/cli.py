@@ -500,6 +500,49 @@ def outbox(config: str | None, dead: bool) -> None:
 
 @main.command()
 @config_option
+@click.option(
+    "--alerts", "limit", default=15, show_default=True, help="How many recent alerts to list."
+)
+def status(config: str | None, limit: int) -> None:
+    """Feeds (health, last success and error, next poll), the outbox and recent
+    alerts, as tables; from the store, whether the service runs or not."""
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from monitor.status import read_status, render, store_missing
+
+    settings = _settings(config)
+    console = Console(highlight=False)
+    missing = store_missing(settings.storage)
+    if missing is not None:
+        console.print(
+            f"The store is empty: {missing} does not exist yet (newsmon has not run).",
+            markup=False,
+        )
+        return
+    labels = {channel.id: channel.label for channel in _channels_or_none(settings)}
+    found = _guard(lambda: asyncio.run(read_status(settings, limit)))
+    render(found, console, datetime.now(UTC), settings.timezone, labels)
+
+
+def _channels_or_none(settings: Settings) -> list[Channel]:
+    """The configured channels, to name alerts' channels by their labels; none
+    when the Apprise config cannot be read here (say, its ${VAR} are set only
+    in the service's environment): the channels' ids are shown instead."""
+    from monitor.logs import hide
+    from monitor.notify.channels import load_channels
+
+    try:
+        channels = load_channels(settings.apprise_config)
+    except NewsmonError:
+        return []
+    hide(channels.secrets)
+    return list(channels)
+
+
+@main.command()
+@config_option
 @click.option("--hours", default=24.0, show_default=True, help="How far back to look.")
 def stories(config: str | None, hours: float) -> None:
     """Recent stories that several feeds reported, with every source."""
