@@ -58,12 +58,24 @@ def _context(call: Call) -> WebContext:
     return call.request.app[CONTEXT]
 
 
-def _when(value: str | None, name: str, context: WebContext, now: datetime) -> datetime | None:
+def _when(
+    value: str | None, name: str, context: WebContext, now: datetime, *, future: bool = False
+) -> datetime | None:
+    """A time as ``newsmon replay --since`` takes it; ``future``: a date or time
+    to come is taken too (an ``until`` may be)."""
     if value is None:
         return None
+    tz = context.settings.timezone
     try:
-        return parse_since(value, now, context.settings.timezone)
+        return parse_since(value, now, tz)
     except ValueError as exc:
+        if future:
+            try:
+                when = datetime.fromisoformat(value.strip())
+            except ValueError:
+                pass
+            else:
+                return when if when.tzinfo is not None else when.replace(tzinfo=tz)
         raise ApiError(400, f"{name}: {exc}") from None
 
 
@@ -105,7 +117,7 @@ async def list_alerts(call: Call) -> list[m.AlertOut]:
     records = await context.store.recent_alerts(
         AlertQuery(
             since=_when(query.since, "since", context, now),
-            until=_when(query.until, "until", context, now),
+            until=_when(query.until, "until", context, now, future=True),
             rule=query.rule,
             channels=channels,
             limit=query.limit,

@@ -130,6 +130,7 @@ def test_a_story_on_the_feed_is_read_back_from_every_endpoint(web_service: WebSe
     assert ids(since="1h") == {a["id"] for a in alerts}
     before = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     assert ids(until=before) == set()
+    assert ids(until="2999-01-01") == {a["id"] for a in alerts}  # an until to come
     assert len(ids(limit=1)) == 1
     for bad in ({"limit": 501}, {"limit": 0}, {"since": "last tuesday"}):
         status, answer = call(ws, "GET", "/api/alerts", bad)
