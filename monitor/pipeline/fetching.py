@@ -203,7 +203,9 @@ class Fetching:
         """A hub pushed these items of the feed ``url``: ``send`` those never seen,
         as a poll would, and count them in the feed's cadence. How many were new."""
         feed = self.feeds.get(url)
-        if feed is None:  # removed from the config; its subscription is on its way out
+        if feed is None and isinstance(self.feeds, FeedBook):  # added since this worker looked
+            feed = await self.feeds.find(url)
+        if feed is None:  # removed; its subscription is on its way out
             return 0
         now = self.clock()
         new = await self.arrived(feed, items, now, whole=False)
