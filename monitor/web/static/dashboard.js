@@ -245,7 +245,7 @@ function renderCard(card) {
   li.dataset.ids = alerts.map((a) => a.id).join(" ");
 
   const meta = el("div", "alert-meta");
-  meta.append(timeEl(first.created_at), el("span", "feed", first.feed));
+  meta.append(timeEl(first.created_at), el("span", "source-feed", first.feed));
   if (first.published) {
     const pub = el("span", null, "published " + ago(first.published));
     pub.title = fullFormat.format(new Date(first.published));
@@ -257,20 +257,6 @@ function renderCard(card) {
   title.append(link(first.link, first.title));
   li.append(title);
   li.append(snippetEl(first.snippet));
-
-  const chips = el("div", "chips");
-  const rules = [...new Set(alerts.flatMap((a) => a.rules))];
-  for (const rule of rules) chips.append(el("span", "chip rule", rule));
-  for (const a of alerts) {
-    const label = a.channel.label || a.channel.id;
-    const chip = el("span", "chip channel");
-    chip.title = label;
-    chip.append(label);
-    const stateText = a.state === "sent" ? "sent" : a.state === "dead" ? "failed" : a.state;
-    chip.append(el("span", "state " + a.state, "· " + stateText));
-    chips.append(chip);
-  }
-  li.append(chips);
 
   const others = alerts.flatMap((a) => a.other_sources || []);
   const seen = new Set();
@@ -285,8 +271,21 @@ function renderCard(card) {
     li.append(p);
   }
 
+  const chips = el("div", "chips");
+  const rules = [...new Set(alerts.flatMap((a) => a.rules))];
+  for (const rule of rules) chips.append(el("span", "chip rule-chip", rule));
+  for (const a of alerts) {
+    // the label is the URL with its secrets masked; its options say little
+    const label = a.channel.label || a.channel.id;
+    const chip = el("span", "chip channel");
+    chip.title = label;
+    chip.append(label.split("?")[0]);
+    const stateText = a.state === "dead" ? "failed" : a.state;
+    chip.append(el("span", "state " + a.state, "· " + stateText));
+    chips.append(chip);
+  }
   const foot = el("div", "alert-foot");
-  foot.append(el("span", "marked"));
+  foot.append(chips, el("div", "ack"));
   li.append(foot);
   renderAck(li, card);
 
@@ -298,17 +297,17 @@ function renderCard(card) {
 function renderAck(li, card) {
   const acked = cardAcked(card);
   li.classList.toggle("acked", Boolean(acked));
-  const foot = li.querySelector(".alert-foot");
-  foot.replaceChildren();
+  const place = li.querySelector(".ack");
+  place.replaceChildren();
   if (acked) {
     const note = el("span", "marked", "Acknowledged until " + until(acked) + " · ");
     const undo = el("button", "link", "Undo");
     undo.type = "button";
     undo.addEventListener("click", () => unacknowledge(card));
     note.append(undo);
-    foot.append(note, el("span"));
+    place.append(note);
   } else {
-    foot.append(el("span"), menu("Acknowledge", SPANS, (span) => acknowledge(card, span)));
+    place.append(menu("Acknowledge", SPANS, (span) => acknowledge(card, span)));
   }
 }
 
@@ -397,8 +396,8 @@ function renderRules() {
     const total = rule.hits.reduce((sum, c) => sum + c.count, 0);
     const today = rule.hits.length ? rule.hits[rule.hits.length - 1].count : 0;
     sub.append(el("span", "count", `${today} today · ${total} in ${rule.hits.length} days`));
-    if (muted) sub.append(el("span", null, "until " + until(mute)));
     li.append(sub);
+    if (muted) li.append(el("p", "rule-note", `No alerts until ${until(mute)}: matches are recorded quietly.`));
     list.append(li);
   }
 }
@@ -426,30 +425,41 @@ async function unmuteRule(name) {
 
 // --- feeds -------------------------------------------------------------------
 
-const HEALTH_TEXT = { ok: "", failing: "failing", silent: "silent", new: "not polled yet" };
+const HEALTH_TEXT = {
+  ok: "",
+  erring: "last poll failed",
+  failing: "failing",
+  silent: "silent",
+  new: "not polled yet",
+};
 
 function renderFeeds() {
   const list = document.getElementById("feeds");
   list.replaceChildren();
   const order = { failing: 0, silent: 1, new: 2, ok: 3 };
+  const rank = (f) => order[f.health] - (f.last_error ? 0.5 : 0);
   const feeds = [...state.feeds].sort(
-    (a, b) => order[a.health] - order[b.health] || (a.name || a.url).localeCompare(b.name || b.url)
+    (a, b) => rank(a) - rank(b) || (a.name || a.url).localeCompare(b.name || b.url)
   );
   for (const feed of feeds) {
     const li = el("li", "feed");
     const name = el("div", "feed-name");
-    name.append(el("span", "health " + feed.health));
+    // not failing yet (health.failures), but its last poll did
+    const shown = feed.health === "ok" && feed.last_error ? "erring" : feed.health;
+    name.append(el("span", "health " + shown));
     const label = feed.name || hostOf(feed.url);
     const a = link(feed.url, label);
     a.title = feed.url;
     name.append(a);
-    li.append(name, el("span", "feed-state " + feed.health, HEALTH_TEXT[feed.health] || ""));
+    li.append(name, el("span", "feed-state " + shown, HEALTH_TEXT[shown] || ""));
     const sub = el("div", "feed-sub");
     sub.append(bars(feed.items_per_day, 70, 18));
     const total = feed.items_per_day.reduce((sum, c) => sum + c.count, 0);
     const perDay = total / Math.max(1, feed.items_per_day.length);
     sub.append(el("span", "count", (perDay >= 10 ? Math.round(perDay) : perDay.toFixed(1)) + "/day"));
-    const ok = el("span", null, "ok " + ago(feed.last_success_at));
+    const ok = feed.last_success_at
+      ? el("span", null, "read " + ago(feed.last_success_at))
+      : el("span", null, feed.last_polled_at ? "never read" : "");
     if (feed.last_success_at) ok.title = fullFormat.format(new Date(feed.last_success_at));
     sub.append(ok);
     li.append(sub);
@@ -516,11 +526,33 @@ async function loadAlerts() {
   document.getElementById("alerts-empty").hidden = state.cards.size > 0;
 }
 
-let rulesDue = null;
+// What changes after an alert is shown: it is sent (or fails), other outlets
+// carry the story. Cards are updated in place.
+async function refreshAlerts() {
+  const alerts = await api("/api/alerts?limit=100");
+  for (const alert of alerts.reverse()) {
+    const key = state.byId.get(alert.id);
+    if (key === undefined) {
+      if (alert.id > state.lastId) addAlert(alert, true);
+      continue;
+    }
+    const card = state.cards.get(key);
+    if (JSON.stringify(card.alerts.get(alert.id)) !== JSON.stringify(alert)) {
+      card.alerts.set(alert.id, alert);
+      const fresh = card.el.classList.contains("fresh");
+      renderCard(card).classList.toggle("fresh", fresh);
+    }
+  }
+}
 
-function refreshRulesSoon() {
+let rulesDue = null;
+let alertsDue = null;
+
+function refreshSoon() {
   clearTimeout(rulesDue);
   rulesDue = setTimeout(() => loadRules().catch(() => {}), 1500);
+  clearTimeout(alertsDue);
+  alertsDue = setTimeout(() => refreshAlerts().catch(() => {}), 4000);
 }
 
 // --- the live stream ---------------------------------------------------------
@@ -589,7 +621,7 @@ function handleEvent(block) {
   }
   if (event !== "alert" || !data.length) return;
   addAlert(JSON.parse(data.join("\n")), true);
-  refreshRulesSoon();
+  refreshSoon();
 }
 
 // --- start -------------------------------------------------------------------
@@ -623,6 +655,7 @@ async function start() {
   follow();
   setInterval(tick, 30000);
   setInterval(() => loadFeeds().catch(() => {}), 30000);
+  setInterval(() => refreshAlerts().catch(() => {}), 20000);
   setInterval(() => loadHealth().catch(() => {}), 30000);
   setInterval(() => loadRules().catch(() => {}), 120000);
   setInterval(async () => {
