@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # aiohttp's server side is only needed with websub: or web:
     from aiohttp.web import AppRunner
 
     from monitor.notify.channels import Channels
+    from monitor.pipeline.feedbook import FeedBook
     from monitor.store import Store
     from monitor.web.metrics import Metrics
 
@@ -78,12 +79,20 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 hub=hub,
                 observer=metrics or NO_OBSERVER,
             )
+            if stages.feeds is not None:  # those added at run time, before anything asks
+                await stages.feeds.refresh()
             agents = Agents(stages, lanes, embedded=settings.embedded)
             with unmarked():
                 agents.register(app)
             callbacks = await _serve_websub(settings, stages, agents)
             dashboard = await _serve_web(
-                settings, store, rulebook, channels, stages.matching.on_recorded, metrics=metrics
+                settings,
+                store,
+                rulebook,
+                channels,
+                stages.matching.on_recorded,
+                metrics=metrics,
+                feeds=stages.feeds,
             )
             if not settings.embedded:
                 await create_topics(settings)
@@ -93,7 +102,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             watcher = asyncio.create_task(rulebook.watch(stop))
             log.info(
                 "newsmon running: %d feeds, %d rules, alerts to %s",
-                len(settings.feeds),
+                len(stages.feeds or settings.feeds),
                 len(rulebook.current.rules),
                 ", ".join(c.label for c in channels.channels),
             )
@@ -161,6 +170,7 @@ async def _serve_web(
     channels: Channels,
     alerts_recorded: list[Callable[[], None]],
     metrics: Metrics | None = None,
+    feeds: FeedBook | None = None,
 ) -> AppRunner | None:
     """The dashboard, the API, /metrics and the health probes, when ``web:`` is on."""
     if settings.web is None:
@@ -178,6 +188,7 @@ async def _serve_web(
         started_at=datetime.now(UTC),
         alerts_recorded=alerts_recorded,
         metrics=metrics,
+        feeds=feeds,
     )
     try:
         runner = await serve(make_web_app(context), settings.web.host, settings.web.port)

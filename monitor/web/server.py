@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the WebSub callback serves with ``serve`` and needs none of
 
     from monitor.config import Settings
     from monitor.notify.channels import Channels
+    from monitor.pipeline.feedbook import FeedBook
     from monitor.rules.rulebook import Rulebook
     from monitor.store import Store
     from monitor.web.metrics import Metrics
@@ -53,6 +54,9 @@ class WebContext:
     # called by the matching stage once it has recorded alerts: the dashboard's
     # event stream hangs a wake-up here (alerts of other workers it polls for)
     alerts_recorded: list[Callable[[], None]] = field(default_factory=list)
+    # the feeds the service polls (monitor.pipeline.feedbook): /api/feeds refreshes
+    # it after an add or a remove, so this worker polls the change at once
+    feeds: FeedBook | None = None
 
 
 CONTEXT = web.AppKey("context", WebContext)
