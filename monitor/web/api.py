@@ -267,9 +267,8 @@ async def remove_feed(call: Call) -> None:
 async def _feeds_changed(context: WebContext) -> None:
     """This worker's scheduler reads the store's feeds again now (every worker
     does within seconds anyway)."""
-    book = getattr(context, "feeds", None)  # WebContext.feeds, the FeedBook
-    if book is not None:
-        await book.refresh()
+    if context.feeds is not None:
+        await context.feeds.refresh()
 
 
 # --- rules ----------------------------------------------------------------------
