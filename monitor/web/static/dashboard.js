@@ -279,7 +279,7 @@ function renderCard(card) {
     const label = a.channel.label || a.channel.id;
     const chip = el("span", "chip channel");
     chip.title = label;
-    chip.append(label.split("?")[0]);
+    chip.append(el("span", "label", label.split("?")[0]));
     const stateText = a.state === "dead" ? "failed" : a.state;
     chip.append(el("span", "state " + a.state, "· " + stateText));
     chips.append(chip);
