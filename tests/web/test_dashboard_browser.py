@@ -123,7 +123,7 @@ def test_a_new_alert_appears_live_and_a_rule_muted_from_the_page_stops_alerting(
     assert page.evaluate("window.openedOnce") is True
     marks = {m.lower() for m in card.locator(".snippet mark").all_inner_texts()}
     assert "strike" in marks
-    assert "port-strike" in card.locator(".chip.rule").all_inner_texts()
+    assert "port-strike" in card.locator(".chip.rule-chip").all_inner_texts()
     # feed text is text: the snippet holds no markup but the marks
     assert card.locator(".snippet *").count() == card.locator(".snippet mark").count()
 
