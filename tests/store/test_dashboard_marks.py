@@ -52,8 +52,7 @@ async def matching(tmp_path: Path, storage_url: str) -> AsyncIterator[tuple[Stag
     (tmp_path / "rules" / "r.yaml").write_text(RULES)
     (tmp_path / "apprise.yml").write_text("version: 1\nurls:\n  - json://127.0.0.1:9/x\n")
     (tmp_path / "monitor.yaml").write_text(
-        "feeds: []\nrules: rules\nnotify: apprise.yml\n"
-        f"data_dir: data\nstorage: {storage_url}\n"
+        f"feeds: []\nrules: rules\nnotify: apprise.yml\ndata_dir: data\nstorage: {storage_url}\n"
     )
     settings = load_settings(tmp_path / "monitor.yaml")
     store = await open_store(settings.storage)
