@@ -38,6 +38,18 @@ def url_secrets(full: str, masked: str) -> set[str]:
     return {form for part in hidden for form in forms(part)}
 
 
+def parts_holding(url: str, values: Iterable[str]) -> set[str]:
+    """The parts of ``url`` that hold one of ``values`` once URL-unquoted: a
+    value from the environment as the URL's owner (Apprise) quoted it, which
+    need not be as it was written."""
+    plain = {unquote(v) for v in values if len(unquote(v)) >= MIN_SECRET}
+    return {
+        part
+        for part in _URL_PARTS.split(url)
+        if part and any(value in unquote(part) for value in plain)
+    }
+
+
 def mask_headers(url: str) -> str:
     """``url`` with the value of every ``+Header=value`` masked."""
     return _HEADER.sub(lambda m: m[1] + MASK if m[2] else m[0], url)

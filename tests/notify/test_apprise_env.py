@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import pytest
 
@@ -130,3 +131,13 @@ def test_only_files_may_be_included(tmp_path: Path) -> None:
     main = write(tmp_path, "apprise.txt", "include https://example.org/apprise.txt\n")
     with pytest.raises(ConfigError, match="only files"):
         load_channels(main, {})
+
+
+def test_a_value_is_masked_however_apprise_quotes_it(tmp_path: Path) -> None:
+    """Apprise writes a path back with its own quoting (``'`` and ``*`` as
+    they are), not as the environment gave it."""
+    env = {"HOOK_TOKEN": quote("tok'*(x)!-0123", safe="")}
+    path = write(tmp_path, "apprise.txt", "json://127.0.0.1:8080/hook/${HOOK_TOKEN}\n")
+    [channel] = load_channels(path, env)
+    assert "tok" not in unquote(channel.label)
+    assert channel.label.startswith("json://127.0.0.1:8080/hook/****")
