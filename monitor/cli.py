@@ -10,6 +10,7 @@ import logging
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar
@@ -458,7 +459,11 @@ def eval_(
     items = _guard(lambda: parse_labelled(input_file, name))
     if not items:
         _fail(f"{name}: no labelled items")
-    report = evaluate(rules, items)
+    if _watched(len(items)):
+        with _progress("evaluating", len(items)) as advance:
+            report = evaluate(rules, items, advance)
+    else:
+        report = evaluate(rules, items)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -572,7 +577,31 @@ def stories(config: str | None, hours: float) -> None:
     _guard(lambda: asyncio.run(show()))
 
 
-_PROGRESS_MIN = 2_000  # items to replay before a progress bar is worth showing
+_PROGRESS_MIN = 2_000  # items to go through before a progress bar is worth showing
+
+
+def _watched(items: int) -> bool:
+    """Whether a progress bar is worth showing: for a person watching (standard
+    error is a terminal), and when the wait is worth one."""
+    return items >= _PROGRESS_MIN and sys.stderr.isatty()
+
+
+@contextmanager
+def _progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on standard error, gone when done; yields ``advance(n)``."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
 
 
 @main.command()
@@ -624,11 +653,11 @@ def replay(config: str | None, since_text: str, rule_name: str | None, query: st
         store = await open_store(settings.storage)
         try:
             # a bar only for a person watching, and only when the wait is worth one
-            total = await store.count_items_since(since) if sys.stderr.isatty() else 0
-            if total < _PROGRESS_MIN:
+            total = await store.count_items_since(since) if _watched(_PROGRESS_MIN) else 0
+            if not _watched(total):
                 return await run_replay(store, chosen, since, now, tz)
-            with click.progressbar(length=total, label="replaying", file=sys.stderr) as bar:
-                return await run_replay(store, chosen, since, now, tz, progress=bar.update)
+            with _progress("replaying", total) as advance:
+                return await run_replay(store, chosen, since, now, tz, progress=advance)
         finally:
             await store.close()
 

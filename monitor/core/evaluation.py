@@ -20,7 +20,7 @@ and prints what this module returns.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -402,10 +402,20 @@ def _mistake_json(m: Mistake) -> dict[str, Any]:
 # ---------------------------------------------------------------- scoring
 
 
-def evaluate(ruleset: RuleSet, items: Sequence[Labelled]) -> Report:
-    """Score ``ruleset`` over ``items``: overall, and per topic or per rule."""
+_PROGRESS_STEP = 100  # items matched between two reports to ``progress``
+
+
+def evaluate(
+    ruleset: RuleSet, items: Sequence[Labelled], progress: Callable[[int], None] | None = None
+) -> Report:
+    """Score ``ruleset`` over ``items``: overall, and per topic or per rule.
+    ``progress`` hears how many more items were matched, now and then."""
     topic_of = {rule.name: rule.topic_name for rule in ruleset.rules}
-    fired_by_item = [tuple(m.rule.name for m in ruleset.match(item.fields())) for item in items]
+    fired_by_item = []
+    for n, item in enumerate(items, start=1):
+        fired_by_item.append(tuple(m.rule.name for m in ruleset.match(item.fields())))
+        if progress is not None and (n % _PROGRESS_STEP == 0 or n == len(items)):
+            progress(n % _PROGRESS_STEP or _PROGRESS_STEP)
 
     tp = fp = fn = 0
     misses: list[Mistake] = []
