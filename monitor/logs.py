@@ -85,6 +85,15 @@ def setup(level: str, form: Format = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_json_formatter() if form == "json" else _Text(TEXT_FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler])
+    sys.excepthook = _uncaught
+
+
+def _uncaught(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+    """A crash's traceback through the log: masked, and in the log's format."""
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, trace)
+        return
+    logging.getLogger("newsmon").critical("crashed", exc_info=(kind, error, trace))
 
 
 def config_secrets(settings: Settings) -> set[str]:
