@@ -19,6 +19,11 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 COPY config ./config
 COPY rules ./rules
+# an unprivileged user, who may write only the data folder (config/monitor.yaml's
+# data_dir: ../data); a volume mounted there keeps the store
+RUN useradd --system --uid 10001 --home-dir /app/data newsmon \
+    && install -d -o newsmon -g newsmon -m 750 /app/data
+USER newsmon
 
 ENV NEWSMON_CONFIG=/app/config/monitor.yaml
 ENTRYPOINT ["newsmon"]
