@@ -134,7 +134,7 @@ def check(config: str | None, strict: bool, recent: str, max_share: float) -> No
     from monitor.core.rules import compile_ruleset
     from monitor.core.rules.lint import Finding, lint, lint_notify, noisy_rules, percent
     from monitor.core.schedule import parse_duration
-    from monitor.logs import hide
+    from monitor.logs import hide, redact
     from monitor.notify.channels import load_channels
     from monitor.notify.deliver import check_channel_templates
     from monitor.rules.files import parse_rule_files
@@ -186,7 +186,7 @@ def check(config: str | None, strict: bool, recent: str, max_share: float) -> No
             findings += loud
 
     for finding in sorted(findings, key=lambda f: (f.path, f.line or 0)):
-        click.echo(str(finding), err=True)
+        click.echo(redact(str(finding)), err=True)  # a library's message may quote a secret
     click.echo(f"{settings.path}: ok, {len(settings.feeds)} feeds")
     if rules is not None:
         click.echo(
