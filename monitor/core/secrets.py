@@ -38,16 +38,27 @@ def url_secrets(full: str, masked: str) -> set[str]:
     return {form for part in hidden for form in forms(part)}
 
 
-def parts_holding(url: str, values: Iterable[str]) -> set[str]:
-    """The parts of ``url`` that hold one of ``values`` once URL-unquoted: a
-    value from the environment as the URL's owner (Apprise) quoted it, which
-    need not be as it was written."""
-    plain = {unquote(v) for v in values if len(unquote(v)) >= MIN_SECRET}
-    return {
-        part
-        for part in _URL_PARTS.split(url)
-        if part and any(value in unquote(part) for value in plain)
-    }
+def spelled_in(url: str, values: Iterable[str]) -> set[str]:
+    """Each stretch of ``url`` that spells one of ``values`` (as URL-unquoted),
+    however its characters are quoted there: a value from the environment as
+    the URL's owner (Apprise) wrote it back, which need not be as it was given."""
+    found: set[str] = set()
+    for value in {unquote(v) for v in values}:
+        if len(value) >= MIN_SECRET:
+            found.update(match[0] for match in re.finditer(_any_quoting(value), url))
+    return found
+
+
+def _any_quoting(value: str) -> str:
+    """A pattern for ``value`` with each character as is or percent-encoded
+    (in either case of hex digits)."""
+
+    def encoded(byte: int) -> str:
+        return "%" + "".join(f"[{d.upper()}{d.lower()}]" for d in f"{byte:02x}")
+
+    return "".join(
+        f"(?:{re.escape(char)}|{''.join(encoded(b) for b in char.encode())})" for char in value
+    )
 
 
 def mask_headers(url: str) -> str:

@@ -34,7 +34,7 @@ import yaml
 from apprise import AppriseAsset, ConfigBase, ConfigFormat, NotifyBase
 
 from monitor.core.alerts import Channel
-from monitor.core.secrets import forms, mask, mask_headers, parts_holding, url_secrets
+from monitor.core.secrets import forms, mask, mask_headers, spelled_in, url_secrets
 from monitor.errors import ConfigError
 from monitor.yamlsource import env_values, expand_env, expand_env_text, load_yaml, yaml_error_line
 
@@ -221,7 +221,7 @@ def _channels(services: Sequence[NotifyBase], hidden: set[str]) -> Channels:
     secrets = {form for value in hidden for form in forms(value)}
     for service in services:
         full, private = target_url(service, privacy=False), target_url(service, privacy=True)
-        secrets |= url_secrets(full, private) | parts_holding(full, hidden)
+        secrets |= url_secrets(full, private) | spelled_in(full, hidden)
         cid = channel_id(full)
         if cid not in targets:
             targets[cid] = service

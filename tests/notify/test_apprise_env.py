@@ -136,7 +136,7 @@ def test_only_files_may_be_included(tmp_path: Path) -> None:
 def test_a_value_is_masked_however_apprise_quotes_it(tmp_path: Path) -> None:
     """Apprise writes a path back with its own quoting (``'`` and ``*`` as
     they are), not as the environment gave it."""
-    env = {"HOOK_TOKEN": quote("tok'*(x)!-0123", safe="")}
+    env = {"HOOK_TOKEN": quote("tok'*(x)!<,&-0123", safe="")}
     path = write(tmp_path, "apprise.txt", "json://127.0.0.1:8080/hook/${HOOK_TOKEN}\n")
     [channel] = load_channels(path, env)
     assert "tok" not in unquote(channel.label)

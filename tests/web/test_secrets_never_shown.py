@@ -27,7 +27,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.e2e.conftest import Service
@@ -142,6 +142,16 @@ def commands(service: Service, postgres_config: Path) -> Iterator[str]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(drawn=secrets())
+@example(  # what Apprise writes back unquoted in a path: ' * ( ) < , &
+    drawn={
+        "mail": "Ml7p@ss:w/rd%",
+        "hook_password": 'Hp7"quoted"\\back',
+        "hook_token": "Ht7<,)&'*(x)!",
+        "header": "Hd7Bearer+abc=",
+        "web_token": "Wt7#{}|^`[]?@;$${x}",
+        "database": "Db7p@ss/w:rd",
+    }
+)
 def test_no_secret_ever_shows(drawn: dict[str, str]) -> None:
     env = {
         "MAIL_PASSWORD": quote(drawn["mail"], safe=""),
