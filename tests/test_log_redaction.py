@@ -58,14 +58,15 @@ def test_a_json_line_has_its_fields() -> None:
 
 
 def test_url_secrets_are_what_the_masked_form_hides() -> None:
-    full = "slack://TokenA/TokenB/TokenC/%23news?footer=yes"
-    masked = "slack://T...A/T...B/T...C/%23news?footer=yes"
-    assert url_secrets(full, masked) == {"TokenA", "TokenB", "TokenC"}
-    assert mask("posting to TokenB failed", url_secrets(full, masked)) == "posting to **** failed"
+    full = "slack://TokenAAA1/TokenBBB2/TokenCCC3/%23news?footer=yes"
+    masked = "slack://T...1/T...2/T...3/%23news?footer=yes"
+    assert url_secrets(full, masked) == {"TokenAAA1", "TokenBBB2", "TokenCCC3"}
+    assert mask("to TokenBBB2 failed", url_secrets(full, masked)) == "to **** failed"
 
 
 def test_short_values_are_left_alone() -> None:
-    assert Redactor(["ab"])("a cab") == "a cab"
+    """The database password "newsmon" must not mask the service's own name."""
+    assert Redactor(["newsmon"])("newsmon running") == "newsmon running"
 
 
 def test_uncaught_errors_go_through_the_log(capsys: pytest.CaptureFixture[str]) -> None:

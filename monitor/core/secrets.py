@@ -4,8 +4,11 @@ What is secret is known where it is read (the Apprise config's passwords and
 tokens, the database password, ``web.token``, any value the Apprise config
 takes from the environment); every text shown is then passed through a
 ``Redactor`` holding them, which masks each one wherever it turns up, also
-inside a library's error message. Short values are not masked: a secret of
-three characters protects nothing, and masking every "abc" would garble the log.
+inside a library's error message. Values shorter than ``MIN_SECRET`` are not
+searched for: a short password is often a word the log holds anyway (the
+database password "newsmon" of the role newsmon would mask the service's own
+name in every line). Where newsmon writes a URL itself it masks the password
+whatever its length (Apprise's privacy form, SQLAlchemy's hide_password).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Iterable
 from urllib.parse import quote, unquote
 
 MASK = "****"
-MIN_SECRET = 4  # characters; shorter values are left alone (see above)
+MIN_SECRET = 8  # characters; shorter values are left alone (see above)
 
 # what separates the parts of a URL: scheme, user, password, host, path, query
 _URL_PARTS = re.compile(r"[/:@?&=#,]+")

@@ -11,6 +11,9 @@ import pytest
 from tests.e2e.conftest import Service
 from tests.e2e.test_service import SEED_ITEM, SEED_TITLE
 from tests.feedserver import rss
+from tests.services import postgres_scratch_url
+
+__all__ = ["postgres_scratch_url"]  # a fixture, found by name
 
 pytestmark = pytest.mark.e2e
 
@@ -31,9 +34,19 @@ def row(text: str, first: str) -> str:
     return found
 
 
-def test_status_shows_feeds_outbox_and_alerts(service: Service) -> None:
-    assert "The store is empty" in status(service)  # before any run, and it stays so
-    assert not (service.root / "data" / "newsmon.db").exists()
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_status_shows_feeds_outbox_and_alerts(
+    service: Service, backend: str, request: pytest.FixtureRequest
+) -> None:
+    if backend == "sqlite":
+        assert "The store is empty" in status(service)  # before any run, and it stays so
+        assert not (service.root / "data" / "newsmon.db").exists()
+    else:
+        service.options["storage"] = request.getfixturevalue("postgres_scratch_url")
+        service.write_config(["/world.rss"])
+        before = status(service)  # a database newsmon has not written yet
+        assert "No alerts yet." in before
+        assert cells(row(before, "Loopback /world.rss"))[1:3] == ["new", "never"]
 
     service.feeds.set_feed("/world.rss", rss([SEED_ITEM]))
     service.feeds.set_status("/broken.rss", 500, body="down for maintenance")
