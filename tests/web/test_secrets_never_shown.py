@@ -185,7 +185,8 @@ def test_no_secret_ever_shows(drawn: dict[str, str]) -> None:
             service.wait_log("not delivered")  # the refused channel failed
             base = f"http://127.0.0.1:{port}"
             paths = ["/api/alerts", "/api/stories", "/api/feeds", "/api/rules", "/api/health"]
-            paths += ["/api/openapi.json", "/metrics", "/", "/readyz", "/healthz"]
+            paths += ["/api/mutes", "/api/acks", "/api/openapi.json", "/metrics", "/"]
+            paths += ["/readyz", "/healthz"]
             for path in paths:
                 shown.append(f"GET {path}\n" + get(base + path, drawn["web_token"]).decode())
             alerts = json.loads(get(base + "/api/alerts", drawn["web_token"]))
