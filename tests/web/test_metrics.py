@@ -20,14 +20,19 @@ from tests.web.conftest import TOKEN, WebService
 
 pytestmark = pytest.mark.e2e
 
-PUBLISHED = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
-STORY = {
-    "title": "Cross-strait tensions rise as PLA aircraft cross median line",
-    "link": "https://news.example.org/asia/median-line",
-    "guid": "median-line-1",
-    "description": "Taiwan's defence ministry tracked the aircraft for hours.",
-    "pubDate": PUBLISHED,
-}
+
+def story() -> dict[str, object]:
+    """The story, published ten minutes before now (when the test runs, not
+    when the suite imported this module)."""
+    return {
+        "title": "Cross-strait tensions rise as PLA aircraft cross median line",
+        "link": "https://news.example.org/asia/median-line",
+        "guid": "median-line-1",
+        "description": "Taiwan's defence ministry tracked the aircraft for hours.",
+        "pubDate": datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10),
+    }
+
+
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -83,7 +88,7 @@ def test_a_story_alerted_shows_in_the_metrics(web_service: WebService) -> None:
     scraper.wait("newsmon_fetches_total", outcome="error", reason="http_4xx")
     assert service.feeds.url("/world.rss") not in scrape(web_service.base, web_service.auth)[1]
 
-    service.feeds.set_feed("/world.rss", rss([STORY]), etag='"v1"')
+    service.feeds.set_feed("/world.rss", rss([story()]), etag='"v1"')
     service.webhook.wait_for(1, timeout=30)
     service.smtp.wait_for(1, timeout=30)
     chat = {"channel": f"json://127.0.0.1:{service.webhook.port}", "tags": "chat"}
@@ -121,7 +126,7 @@ def failing_chat(service: Service) -> Iterator[tuple[WebService, int]]:
         f"version: 1\nurls:\n  - {service.smtp.apprise_url()}:\n      tag: email\n"
         f"  - {chat}:\n      tag: chat\n"
     )
-    service.feeds.set_feed("/world.rss", rss([STORY]), etag='"v1"')
+    service.feeds.set_feed("/world.rss", rss([story()]), etag='"v1"')
     service.start()
     service.wait_log("web: dashboard, API and metrics on")
     yield WebService(service, f"http://127.0.0.1:{port}", TOKEN), refused
