@@ -27,7 +27,7 @@ from monitor.feeds.manage import (
     list_feeds,
     remove_feed,
 )
-from monitor.feeds.opml import OpmlFeed, read_opml, write_opml
+from monitor.opml import OpmlFeed, read_opml, write_opml
 from monitor.store import Store, open_store
 
 T = TypeVar("T")

@@ -46,7 +46,7 @@ from monitor.config import FeedSpec, Settings
 from monitor.core.addresses import refused_address
 from monitor.core.feeds import ManagedFeed
 from monitor.errors import NewsmonError
-from monitor.feeds.opml import OpmlFeed
+from monitor.opml import OpmlFeed
 from monitor.store import Store
 
 Source = Literal["config", "store"]
