@@ -13,7 +13,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, select, true
 from sqlalchemy.engine import URL, Row
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from monitor.core.activity import AlertQuery, AlertRecord, Tally
 from monitor.core.alerts import Alert
 from monitor.core.feeds import FeedState
+from monitor.core.health import Health
 from monitor.store.schema import feeds, item_texts, outbox
 
 _HOUR_FORMAT = "%Y-%m-%d %H"
@@ -89,11 +90,10 @@ class ActivityReads:
 
     async def feed_states(self) -> dict[str, FeedState]:
         """The state of every feed the store has polled, by URL."""
-        from monitor.store.sql import _feed_state  # sql imports this module
 
         async with self._tx(write=False) as conn:
             rows = (await conn.execute(select(feeds))).all()
-        return {row.url: _feed_state(row) for row in rows}
+        return {row.url: feed_state(row) for row in rows}
 
     async def ping(self) -> None:
         """Raise unless the database answers a query that reads it. A SQLite
@@ -155,4 +155,23 @@ def _record(row: Row[Any]) -> AlertRecord:
         digest_due=row.digest_due,
         dead_at=row.dead_at,
         last_error=row.last_error,
+    )
+
+
+def feed_state(row: Row[Any]) -> FeedState:
+    """A feeds row as the FeedState it holds."""
+    return FeedState(
+        url=row.url,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        next_poll_at=row.next_poll_at,
+        last_polled_at=row.last_polled_at,
+        failures=row.failures,
+        last_status=row.last_status,
+        last_error=row.last_error,
+        last_new_item_at=row.last_new_item_at,
+        cadence_s=row.cadence_s,
+        health=cast(Health, row.health),
+        item_gap_s=row.item_gap_s,
+        ttl_s=row.ttl_s,
     )

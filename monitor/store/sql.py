@@ -74,7 +74,7 @@ from sqlalchemy.pool import StaticPool
 from monitor.core.activity import AlertRecord
 from monitor.core.alerts import Alert
 from monitor.core.feeds import DueFeed, FeedState, ManagedFeed
-from monitor.core.health import HEALTH_STATES, Health
+from monitor.core.health import HEALTH_STATES
 from monitor.core.items import Item, StoredItem
 from monitor.core.marks import Ack, Mute
 from monitor.core.outbox import MESSAGE_KINDS, MessageKind, OutboxSummary, PendingAlert, Plan
@@ -91,7 +91,7 @@ from monitor.core.websub import SUBSCRIPTION_STATES, Subscription, SubscriptionS
 from monitor.errors import ConfigError
 from monitor.store.grouped import Grouped
 from monitor.store.migrations import SCHEMA_LOCK, STEPS, Step, prepare_schema
-from monitor.store.reads import ActivityReads, _record
+from monitor.store.reads import ActivityReads, _record, feed_state
 from monitor.store.schema import (
     alert_acks,
     feeds,
@@ -379,7 +379,7 @@ class SqlStore(ActivityReads):
         found: dict[str, FeedState] = {}
         for chunk in _chunks(sorted(set(urls))):
             for row in await conn.execute(self._read_feeds, {"urls": list(chunk)}):
-                found[row.url] = _feed_state(row)
+                found[row.url] = feed_state(row)
         return [found.get(url) for url in urls]
 
     async def save_feed_state(self, state: FeedState) -> None:
@@ -1326,24 +1326,6 @@ def _text_row(item: Item, now: datetime) -> dict[str, Any]:
 def _check_kind(kind: str) -> None:
     if kind not in MESSAGE_KINDS:
         raise ValueError(f"message kind {kind!r}: expected one of {sorted(MESSAGE_KINDS)}")
-
-
-def _feed_state(row: Row[Any]) -> FeedState:
-    return FeedState(
-        url=row.url,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        next_poll_at=row.next_poll_at,
-        last_polled_at=row.last_polled_at,
-        failures=row.failures,
-        last_status=row.last_status,
-        last_error=row.last_error,
-        last_new_item_at=row.last_new_item_at,
-        cadence_s=row.cadence_s,
-        health=cast(Health, row.health),
-        item_gap_s=row.item_gap_s,
-        ttl_s=row.ttl_s,
-    )
 
 
 def _stored_item(row: Row[Any]) -> StoredItem:
