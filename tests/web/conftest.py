@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import Service, loopback, service
-from tests.feedserver import FeedServer
-from tests.servers import SmtpSink, WebhookSink, free_port
+from tests.servers import free_port
 
 __all__ = ["loopback", "service"]  # fixtures, found by name
 
@@ -28,18 +25,18 @@ class WebService:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-@pytest.fixture
-def web_service(
-    tmp_path: Path, loopback: tuple[FeedServer, SmtpSink, WebhookSink]
-) -> Iterator[WebService]:
-    """The service on one loopback feed, its web server on a free port with a token."""
-    service = Service(tmp_path, *loopback)
+def start_web(service: Service, **options: object) -> WebService:
+    """Start ``service`` on its loopback feed, its web server on a free port with
+    a token; ``options``: more of monitor.yaml's top-level settings."""
     port = free_port()
-    service.options["web"] = {"listen": f"127.0.0.1:{port}", "token": TOKEN}
+    service.options.update(options, web={"listen": f"127.0.0.1:{port}", "token": TOKEN})
     service.write_config(["/world.rss"])
-    try:
-        service.start()
-        service.wait_log("web: dashboard, API and metrics on")
-        yield WebService(service, f"http://127.0.0.1:{port}", TOKEN)
-    finally:
-        service.kill_all()
+    service.start()
+    service.wait_log("web: dashboard, API and metrics on")
+    return WebService(service, f"http://127.0.0.1:{port}", TOKEN)
+
+
+@pytest.fixture
+def web_service(service: Service) -> WebService:
+    """The service on one loopback feed, its web server on a free port with a token."""
+    return start_web(service)

@@ -6,17 +6,14 @@ removes an added feed, and refuses a config feed naming its file and line."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Service, wait_until
-from tests.feedserver import FeedServer, rss
-from tests.servers import SmtpSink, WebhookSink, free_port
-from tests.web.conftest import TOKEN, WebService
+from tests.feedserver import rss
+from tests.web.conftest import WebService, start_web
 from tests.web.test_api_endpoints import call, ok
 
 pytestmark = pytest.mark.e2e
@@ -35,21 +32,9 @@ ITEMS = [
 
 
 @pytest.fixture
-def open_web_service(
-    tmp_path: Path, loopback: tuple[FeedServer, SmtpSink, WebhookSink]
-) -> Iterator[WebService]:
+def open_web_service(service: Service) -> WebService:
     """The web service, allowed to add feeds on private addresses (the loopback feed server)."""
-    service = Service(tmp_path, *loopback)
-    port = free_port()
-    service.options["web"] = {"listen": f"127.0.0.1:{port}", "token": TOKEN}
-    service.options["fetch"] = {"allow_private_networks": True}
-    service.write_config(["/world.rss"])
-    try:
-        service.start()
-        service.wait_log("web: dashboard, API and metrics on")
-        yield WebService(service, f"http://127.0.0.1:{port}", TOKEN)
-    finally:
-        service.kill_all()
+    return start_web(service, fetch={"allow_private_networks": True})
 
 
 def feeds_by_url(ws: WebService) -> dict[str, dict[str, Any]]:

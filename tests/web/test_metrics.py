@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.e2e.conftest import Service, wait_until
 from tests.feedserver import rss
 from tests.servers import free_port
-from tests.web.conftest import TOKEN, WebService
+from tests.web.conftest import TOKEN, WebService, start_web
 
 pytestmark = pytest.mark.e2e
 
@@ -118,18 +118,14 @@ def test_a_story_alerted_shows_in_the_metrics(web_service: WebService) -> None:
 def failing_chat(service: Service) -> Iterator[tuple[WebService, int]]:
     """The service with its chat channel on a port nobody listens on, its URL
     full of secrets; and that port."""
-    port, refused = free_port(), free_port()
-    service.options["web"] = {"listen": f"127.0.0.1:{port}", "token": TOKEN}
-    service.write_config(["/world.rss"])
+    refused = free_port()
     chat = f"json://newsmon:hunter2-pass@127.0.0.1:{refused}/chat/s3cret-path?+X-Token=s3cret-hdr"
     (service.root / "config" / "apprise.yml").write_text(
         f"version: 1\nurls:\n  - {service.smtp.apprise_url()}:\n      tag: email\n"
         f"  - {chat}:\n      tag: chat\n"
     )
     service.feeds.set_feed("/world.rss", rss([story()]), etag='"v1"')
-    service.start()
-    service.wait_log("web: dashboard, API and metrics on")
-    yield WebService(service, f"http://127.0.0.1:{port}", TOKEN), refused
+    yield start_web(service), refused
 
 
 def test_a_failing_channel_counts_failed_alerts_and_its_secrets_stay_out(
