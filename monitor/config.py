@@ -323,7 +323,29 @@ class Retention(_Strict):
 _LISTEN = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})")
 
 
-class WebSub(_Strict):
+class _Listening(_Strict):
+    """A section that binds a server to ``listen``, host:port."""
+
+    listen: str
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, listen: str) -> str:
+        match = _LISTEN.fullmatch(listen.strip())
+        if match is None or not 1 <= int(match[1]) <= 65535:
+            raise ValueError(f"expected host:port (port from 1 to 65535), got {listen!r}")
+        return listen.strip()
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class WebSub(_Listening):
     """Push from the hubs feeds advertise (``monitor.core.websub``); on when
     ``callback`` is set."""
 
@@ -351,35 +373,14 @@ class WebSub(_Strict):
             )
         return url
 
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, listen: str) -> str:
-        match = _LISTEN.fullmatch(listen.strip())
-        if match is None or not 1 <= int(match[1]) <= 65535:
-            raise ValueError(f"expected host:port (port from 1 to 65535), got {listen!r}")
-        return listen.strip()
 
-    @property
-    def host(self) -> str:
-        return self.listen.rpartition(":")[0].strip("[]")
-
-    @property
-    def port(self) -> int:
-        return int(self.listen.rpartition(":")[2])
-
-
-class Web(_Strict):
+class Web(_Listening):
     """The service's web server (``monitor.web``): on when ``web:`` is set."""
 
     listen: str = "127.0.0.1:6066"  # host:port the service binds
     # every /api/ call and /metrics then need "Authorization: Bearer <token>";
     # required when listen is not a loopback address
     token: str | None = None
-
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, listen: str) -> str:
-        return WebSub._listen(listen)
 
     @field_validator("token")
     @classmethod
@@ -396,14 +397,6 @@ class Web(_Strict):
                 "which every /api/ call and /metrics will then need"
             )
         return self
-
-    @property
-    def host(self) -> str:
-        return self.listen.rpartition(":")[0].strip("[]")
-
-    @property
-    def port(self) -> int:
-        return int(self.listen.rpartition(":")[2])
 
 
 def is_loopback(host: str) -> bool:
@@ -721,8 +714,8 @@ def _opml_feeds(
     opml: Path, interval: float | None, default: float, config: Path, line: int | None
 ) -> list[Feed]:
     """The feeds of an ``opml:`` entry: pinned to the entry's interval if it has
-    one, else to an outline's own (``monitor.feeds.opml``), else learned."""
-    from monitor.feeds.opml import OpmlError, read_opml
+    one, else to an outline's own (``monitor.opml``), else learned."""
+    from monitor.opml import OpmlError, read_opml
 
     try:
         found = read_opml(opml)

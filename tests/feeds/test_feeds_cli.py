@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.feeds.opml import parse_opml
+from monitor.opml import parse_opml
 
 CONFIG = """\
 feeds:

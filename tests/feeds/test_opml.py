@@ -1,4 +1,4 @@
-"""OPML read and written (monitor.feeds.opml), and the config's opml: entries
+"""OPML read and written (monitor.opml), and the config's opml: entries
 reading it: names, intervals, folders, and a broken file named by its line."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from monitor.config import load_settings
 from monitor.errors import ConfigError
-from monitor.feeds.opml import OpmlError, OpmlFeed, parse_opml, write_opml
+from monitor.opml import OpmlError, OpmlFeed, parse_opml, write_opml
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
