@@ -28,20 +28,11 @@ from typing import Any
 
 from tests.feedserver import FeedServer, rss
 from tests.servers import SmtpSink, WebhookSink, free_port
+from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
 TOKEN = "screenshot-token-0123456789"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FEEDS = {  # path: name (the outlets are made up; the stories are the labelled set's)
     "/world.rss": "Global Wire",
     "/asia.rss": "Asia Pacific Desk",
@@ -233,7 +224,9 @@ def main() -> None:
             wait(lambda: "newsmon running" in (root / "service.log").read_text(), 60, "the start")
             wait(lambda: len(call(base, "GET", "/api/alerts?since=1h")) >= 10, 60, "alerts")
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+                )
                 page = browser.new_page(
                     viewport={"width": args.width, "height": args.height},
                     color_scheme="dark" if args.dark else "light",
