@@ -9,11 +9,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+from monitor.core import items as items_module
 from monitor.core.items import (
     Item,
     canonical_link,
@@ -95,6 +97,67 @@ def test_html_to_text_is_one_clean_line(html: str) -> None:
     assert "  " not in text and "\n" not in text and "\t" not in text
 
 
+# The quick reading of simple fragments must give what the HTML5 parser gives,
+# or give up: fragments of tags and text, well formed or not.
+# fmt: off
+_TEXT = st.lists(
+    st.sampled_from([
+        *"ab Zé\n\t\xa0&;#<>/=\"'", "&amp;", "&lt;", "&nbsp;", "&#8217;", "&eacute", "&copy;x",
+        "&#x2014;", "&bogus;", "Taiwan", "talks",
+    ]),
+    max_size=8,
+).map("".join)
+_TAGS = st.sampled_from([
+    "p", "P", "b", "i", "a", "em", "span", "div", "br", "hr", "img", "li", "ul", "h2", "pre",
+    "td", "table", "script", "title", "textarea", "foo", "svg", "wbr", "q",
+])
+_ATTRS = st.sampled_from([
+    "", ' href="https://e.org/?a=1&amp;b=2"', " class=x", " title='a > b'", ' data-x="y"',
+    " checked", ' a="b"c', " =x", ' x="<"',
+])
+# fmt: on
+
+
+@st.composite
+def _fragments(draw: st.DrawFn, depth: int = 0) -> str:
+    parts: list[str] = []
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.integers(0, 5 if depth < 3 else 1))
+        if kind <= 1:
+            parts.append(draw(_TEXT))
+        elif kind == 2:  # a stray tag, start or end
+            parts.append(f"<{draw(st.sampled_from(['', '/']))}{draw(_TAGS)}{draw(_ATTRS)}>")
+        elif kind == 3:
+            parts.append(draw(st.sampled_from(["<!-- c -->", "< b", "<br/>", "</br>", "<b/>"])))
+        else:  # an element, maybe left open
+            tag = draw(_TAGS)
+            inner = draw(_fragments(depth + 1))
+            close = draw(st.sampled_from([f"</{tag}>", f"</{tag.upper()}>", f"</{tag} >", ""]))
+            parts.append(f"<{tag}{draw(_ATTRS)}>{inner}{close}")
+    return "".join(parts)
+
+
+@given(_fragments())
+def test_html_quick_reading_agrees_with_the_parser(html: str) -> None:
+    quick = items_module._simple_text(html)
+    assert quick is None or quick == items_module._parsed_text(html)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<p>Talks in <a href="https://e.org/x?a=1&amp;b=2">Geneva</a> &amp; <b>Taipei</b></p>',
+        "<div><h2>Title</h2><p>One<br/>two</p><ul><li>a</li><li>b</li></ul></div>",
+        "<P CLASS=lead>Upper <EM>case</EM></P>",
+        "<p>left open <i>too",
+    ],
+)
+def test_simple_html_is_read_quickly_and_the_same(html: str) -> None:
+    quick = items_module._simple_text(html)
+    assert quick is not None
+    assert quick == items_module._parsed_text(html) == html_to_text(html)
+
+
 # -- canonical_link -------------------------------------------------------------
 
 
@@ -145,6 +208,26 @@ urls = st.builds(
     st.sampled_from(["", "?utm_source=x", "?a=1&utm_medium=y&b=2", "?q=a+b"]),
     st.sampled_from(["", "#frag"]),
 )
+
+
+# fmt: off
+_URL_PARTS = st.sampled_from([
+    "http://", "https://", "HTTP://", "ftp://", "//", "/", "", "news.example.org", "Host:80",
+    "[::1]", ":8080", "/a", "/./b", "/../c", ";", ";p", "?", "?q=1&utm_source=x", "#frag", "%2F",
+    " ", "x", "http:", "@",
+])
+# fmt: on
+_URLS = st.lists(_URL_PARTS, max_size=6).map("".join)
+
+
+@given(
+    _URLS, st.sampled_from(["https://news.example.org/feeds/a.xml", "http://h/x;y/", "ftp://f/"])
+)
+@example("http://h/b;", "http://h/x;y/")  # urljoin drops the empty parameters
+@example("HTTPS://Host:443/a/../b?utm_source=x&q", "https://news.example.org/feeds/a.xml")
+def test_canonical_link_resolves_as_urljoin(url: str, base: str) -> None:
+    assume(url.strip())  # an empty link is no link, not the base
+    assert canonical_link(url, base) == canonical_link(urljoin(base, url.strip()))
 
 
 @given(urls)
