@@ -683,8 +683,10 @@ class SqlStore(ActivityReads):
         async def mark(conn: AsyncConnection) -> set[str]:
             seen: set[str] = set()
             for chunk in _chunks(wanted):
-                await conn.execute(refresh, {"items": chunk, "now": now, "fresh": fresh_since})
-                seen.update((await conn.execute(read, {"items": chunk})).scalars())
+                found = sorted((await conn.execute(read, {"items": chunk})).scalars())
+                if found:  # a feed's new items have no mark to refresh
+                    await conn.execute(refresh, {"items": found, "now": now, "fresh": fresh_since})
+                seen.update(found)
             if whole:
                 await conn.execute(note, {"feed": feed, "fresh": fresh_since})
             return set(wanted) - seen
