@@ -438,14 +438,23 @@ class SqlStore(ActivityReads):
         """
         known = self._rows_of_feeds or set()
         by_times: dict[tuple[datetime, datetime], set[str]] = {}
+        new_by_times: dict[tuple[datetime, datetime], set[str]] = {}
         for url, now, until in claims:
-            if url in known:
-                by_times.setdefault((now, until), set()).add(url)
+            (by_times if url in known else new_by_times).setdefault((now, until), set()).add(url)
         updated: set[tuple[str, datetime, datetime]] = set()
         for (now, until), urls in by_times.items():
             for chunk in _chunks(sorted(urls)):  # sorted: workers lock shared rows alike
                 params = {"feeds": list(chunk), "now": now, "until": until}
                 won = (await conn.execute(self._claim_due_many, params)).scalars()
+                updated.update((url, now, until) for url in won)
+        # and the first claims of feeds without a row (a first start claims all
+        # of them): their rows in one statement; a row already there is not won
+        for (now, until), urls in new_by_times.items():
+            for chunk in _chunks(sorted(urls)):
+                rows = [{"url": url, "next_poll_at": until, "failures": 0} for url in chunk]
+                first = self._insert(feeds).values(rows)
+                first = first.on_conflict_do_nothing(index_elements=[feeds.c.url])
+                won = (await conn.execute(first.returning(feeds.c.url))).scalars()
                 updated.update((url, now, until) for url in won)
         results: list[bool] = []
         taken: set[str] = set()  # asked for twice at once: the second finds it leased
@@ -454,11 +463,9 @@ class SqlStore(ActivityReads):
                 results.append(False)
                 continue
             won_now = (url, now, until) in updated
-            if not won_now:  # known: not due, or its row is gone; else a new feed
+            if not won_now:  # known: not due, or its row is gone; else its row was there
                 params = {"feed": url, "now": now, "until": until}
-                left = (
-                    (self._claim_first,) if url in known else (self._claim_first, self._claim_due)
-                )
+                left = (self._claim_first,) if url in known else (self._claim_due,)
                 for statement in left:
                     if (await conn.execute(statement, params)).first() is not None:
                         won_now = True
