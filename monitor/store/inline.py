@@ -15,6 +15,10 @@ write transaction at a time into a database file (``write_lock``), and in WAL
 mode readers never wait for the writer. What remains is another process
 holding the write lock (a CLI command): the loop then waits with the busy
 timeout, as the writing coroutine would have anyway.
+
+Bulk writes are the exception: an ``executemany`` of hundreds of rows, and
+the commit that follows it, keep SQLite busy for milliseconds without the GIL,
+so they go to aiosqlite's thread and overlap the loop's other work.
 """
 
 from __future__ import annotations
@@ -36,10 +40,25 @@ class InlineConnection(aiosqlite.Connection):
     Opening and closing still go through the thread (aiosqlite starts and
     stops it), hence ``check_same_thread=False`` on the SQLite connection."""
 
+    _bulk = False  # this transaction wrote rows by the hundred
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")  # aiosqlite's words: SQLAlchemy reads them
-        return fn(*args, **kwargs)
+        name = getattr(fn, "__name__", "")
+        if name == "executemany" and len(args) > 1 and len(args[1]) >= BULK_ROWS:
+            self._bulk = True
+        elif name not in ("commit", "rollback") or not self._bulk:
+            return fn(*args, **kwargs)
+        else:
+            self._bulk = False
+        # Rows by the hundred, and the commit that writes their pages: SQLite
+        # works on them for milliseconds without holding the GIL, so on
+        # aiosqlite's thread they overlap the loop's own work.
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+
+BULK_ROWS = 100  # an executemany of this many rows runs on the connection's thread
 
 
 def inline_connector(url: URL) -> Callable[[], Awaitable[InlineConnection]]:

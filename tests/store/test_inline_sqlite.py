@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 from monitor.store.sql import SqlStore
-from tests.store.factories import T0, alert, item
+from tests.store.factories import FEED, T0, alert, item
 
 
 async def test_a_write_waiting_on_the_loop_lets_another_store_on_its_file_write_after_it(
@@ -36,3 +36,32 @@ async def test_a_write_waiting_on_the_loop_lets_another_store_on_its_file_write_
     finally:
         await first.close()
         await second.close()
+
+
+async def test_the_loop_keeps_running_while_a_bulk_write_is_in_sqlite(db_path: Path) -> None:
+    # thousands of rows take SQLite milliseconds: a poll's fetches, timers and
+    # alerts go on meanwhile (the rows go to the connection's thread)
+    store = SqlStore(f"sqlite:///{db_path}")
+    await store.open()
+    quiet = [item(f"guid:quiet-{n}", f"Quiet story number {n}") for n in range(5000)]
+    writing = True
+    turns = 0
+
+    async def other_work() -> None:
+        nonlocal turns
+        while writing:
+            turns += 1
+            await asyncio.sleep(0)
+
+    try:
+        ticker = asyncio.create_task(other_work())
+        await asyncio.sleep(0)  # the ticker is running
+        turns = 0
+        await store.record_quiet(quiet, T0)
+        writing = False
+        await ticker
+        assert turns >= 100  # inline, the loop would not turn until the write ended
+        fingerprints = [it.fingerprint for it in quiet]
+        assert await store.carried(FEED, fingerprints, T0, T0) == set()  # all recorded
+    finally:
+        await store.close()
