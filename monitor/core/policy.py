@@ -18,7 +18,8 @@ listing them all at the end of each period:
 
 Quiet hours (``quiet: "22:00-07:00"``) hold alerts while the local clock shows
 a time in the window (its start included, its end not); a window whose end is
-earlier than its start runs across midnight.
+earlier than its start runs across midnight. Either end may give seconds
+(``"22:00-07:00:30"``).
 
 Daylight saving time follows the local clock:
 
@@ -66,7 +67,8 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = r"(\d{1,2}):(\d{2})"
 _DAILY = re.compile(rf"daily\s*@\s*{_CLOCK}", re.IGNORECASE)
 _WEEKLY = re.compile(rf"weekly\s*@\s*([a-z]+)\s+{_CLOCK}", re.IGNORECASE)
-_QUIET = re.compile(rf"{_CLOCK}\s*[-–]\s*{_CLOCK}")
+_QUIET_CLOCK = r"(\d{1,2}):(\d{2})(?::(\d{2}))?"  # seconds optional
+_QUIET = re.compile(rf"{_QUIET_CLOCK}\s*[-–]\s*{_QUIET_CLOCK}")
 DIGEST_FORMS = "a duration like '1h' or '30m', 'daily@08:00' or 'weekly@mon 08:00'"
 
 
@@ -81,15 +83,17 @@ def parse_timezone(name: str) -> ZoneInfo:
         ) from exc
 
 
-def _clock(hour: str, minute: str, what: str, *, allow_24: bool = False) -> time:
-    h, m = int(hour), int(minute)
-    if allow_24 and (h, m) == (24, 0):
+def _clock(
+    hour: str, minute: str, what: str, *, second: str | None = None, allow_24: bool = False
+) -> time:
+    h, m, s = int(hour), int(minute), int(second or 0)
+    if allow_24 and (h, m, s) == (24, 0, 0):
         return _MIDNIGHT
-    if h > 23 or m > 59:
-        raise ValueError(
-            f"invalid {what}: {hour}:{minute} is not a time of day, use 00:00 to 23:59"
-        )
-    return time(h, m)
+    if h > 23 or m > 59 or s > 59:
+        shown = f"{hour}:{minute}" if second is None else f"{hour}:{minute}:{second}"
+        latest = "23:59" if second is None else "23:59:59"
+        raise ValueError(f"invalid {what}: {shown} is not a time of day, use 00:00 to {latest}")
+    return time(h, m, s)
 
 
 def _aware(when: datetime, name: str) -> datetime:
@@ -263,7 +267,7 @@ class QuietHours:
     end: time
 
     def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+        return f"{_hhmm(self.start)}-{_hhmm(self.end)}"
 
     def _shows(self, clock: time) -> bool:
         if self.start < self.end:
@@ -297,18 +301,25 @@ class QuietHours:
         return end
 
 
+def _hhmm(clock: time) -> str:
+    """``HH:MM``, or ``HH:MM:SS`` when the seconds are not zero."""
+    return f"{clock:%H:%M:%S}" if clock.second else f"{clock:%H:%M}"
+
+
 def parse_quiet(value: str) -> QuietHours:
-    """Quiet hours from ``"22:00-07:00"`` (across midnight) or ``"12:00-13:00"``;
-    ``24:00`` may end a window. Raises ValueError naming the bad value."""
+    """Quiet hours from ``"22:00-07:00"`` (across midnight) or ``"12:00-13:00"``,
+    either end optionally with seconds (``"12:00-12:00:30"``); ``24:00`` may end
+    a window. Raises ValueError naming the bad value."""
     text = value.strip() if isinstance(value, str) else repr(value)
     match = _QUIET.fullmatch(text)
     if match is None:
         raise ValueError(
-            f"invalid quiet hours {text!r}: use 'HH:MM-HH:MM' in local time, e.g. '22:00-07:00'"
+            f"invalid quiet hours {text!r}: use 'HH:MM-HH:MM' in local time, e.g. "
+            "'22:00-07:00' (or with seconds, 'HH:MM:SS')"
         )
     what = f"quiet hours {text!r}"
-    start = _clock(match[1], match[2], what)
-    end = _clock(match[3], match[4], what, allow_24=True)
+    start = _clock(match[1], match[2], what, second=match[3])
+    end = _clock(match[4], match[5], what, second=match[6], allow_24=True)
     if start == end:
         raise ValueError(f"invalid quiet hours {text!r}: the window starts where it ends")
     return QuietHours(start=start, end=end)

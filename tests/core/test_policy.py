@@ -320,6 +320,10 @@ def test_quiet_hours_end_when_the_clock_leaves_them(
         ("25:00-07:00", "use 00:00 to 23:59"),
         ("22:00-07:61", "use 00:00 to 23:59"),
         ("24:00-07:00", "use 00:00 to 23:59"),
+        ("22:00:60-07:00", "use 00:00 to 23:59:59"),
+        ("22:00-24:00:01", "use 00:00 to 23:59:59"),
+        ("22:00:5-07:00", "use 'HH:MM-HH:MM'"),
+        ("22:00:00-22:00", "starts where it ends"),
     ],
 )
 def test_parse_quiet_rejects(value: str, message: str) -> None:
@@ -331,6 +335,24 @@ def test_parse_quiet_rejects(value: str, message: str) -> None:
 def test_parse_quiet_reads_spaces_and_dashes() -> None:
     assert parse_quiet(" 22:00 – 7:00 ") == NIGHT
     assert str(parse_quiet("20:00-24:00")) == "20:00-00:00"
+
+
+def test_quiet_hours_may_give_seconds() -> None:
+    assert parse_quiet("22:00:00-07:00:00") == NIGHT
+    assert parse_quiet("20:00-24:00:00") == parse_quiet("20:00-24:00")
+    quiet = parse_quiet("12:00-12:00:30")
+    assert str(quiet) == "12:00-12:00:30"
+    assert quiet.contains(local(LONDON, "2024-06-01 12:00:29"), LONDON)
+    assert not quiet.contains(local(LONDON, "2024-06-01 12:00:30"), LONDON)
+    assert quiet.ends_after(local(LONDON, "2024-06-01 12:00:10"), LONDON) == local(
+        LONDON, "2024-06-01 12:00:30"
+    )
+    # across midnight, to a second before it
+    late = parse_quiet("23:59:59-00:00:01")
+    assert str(late) == "23:59:59-00:00:01"
+    assert late.ends_after(local(LONDON, "2024-06-01 23:59:59"), LONDON) == local(
+        LONDON, "2024-06-02 00:00:01"
+    )
 
 
 def test_parse_timezone() -> None:

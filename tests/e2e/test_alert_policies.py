@@ -89,6 +89,10 @@ ERUPTIONS = [
         ),
     ]
 ]
+# How long quiet hours last from the moment a test writes them: the service
+# starts, polls and matches well within it (about 2 s), and the alerts held
+# go out at the first retry-loop tick (every 5 s) after the end.
+QUIET_SECONDS = 12
 SUMMARY = re.compile(r"pending (\d+), in digests (\d+), dead (\d+), delivered (\d+)")
 
 
@@ -128,6 +132,15 @@ def outbox(service: Service, *args: str) -> tuple[dict[str, int], str]:
     states = ("pending", "digest", "dead", "delivered")
     counts = dict(zip(states, map(int, found.groups()), strict=True))
     return counts, result.stdout
+
+
+def quiet_for_seconds(seconds: float) -> tuple[str, datetime]:
+    """Quiet hours that began an hour ago and end ``seconds`` from now (to the
+    second, written ``HH:MM:SS``), and that end: long enough for the service to
+    start and match what it polls first while they last."""
+    now = datetime.now(UTC)
+    end = (now + timedelta(seconds=seconds)).replace(microsecond=0)
+    return f"{now - timedelta(hours=1):%H:%M:%S}-{end:%H:%M:%S}", end
 
 
 def settle(service: Service) -> None:
@@ -325,10 +338,7 @@ def test_a_failing_feed_is_reported_to_admin_once_and_its_recovery_too(
 
 def test_held_alerts_go_out_when_quiet_hours_end(service: Service) -> None:
     with_rules(service)
-    now = datetime.now(UTC)
-    # Quiet until the next whole minute (or the one after, to leave time to start).
-    end = (now + timedelta(seconds=75 if now.second > 40 else 60)).replace(second=0, microsecond=0)
-    window = f"{now - timedelta(hours=1):%H:%M}-{end:%H:%M}"
+    window, end = quiet_for_seconds(QUIET_SECONDS)
     service.options["channels"] = {"chat": {"quiet": window}}
     service.write_config(["/world.rss"])
     service.feeds.set_feed("/world.rss", rss([ERUPTIONS[0]]))
@@ -336,7 +346,7 @@ def test_held_alerts_go_out_when_quiet_hours_end(service: Service) -> None:
 
     wait_for_emails(service, TO_ADDR, 1)
     assert chat_posts(service) == []  # still quiet
-    [chat] = wait_for_chat(service, 1, timeout=120)
+    [chat] = wait_for_chat(service, 1, timeout=QUIET_SECONDS + 30)
     released = datetime.now(UTC)
     settle(service)
     assert service.stop() == 0

@@ -6,7 +6,7 @@ rate-limited channel, and a digest that keeps failing."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,10 +14,12 @@ from tests.e2e.conftest import ADMIN_ADDR, Service, wait_until
 from tests.e2e.test_alert_policies import (
     ERUPTIONS,
     QUIET_ITEM,
+    QUIET_SECONDS,
     chat_posts,
     emails_to,
     message_of,
     outbox,
+    quiet_for_seconds,
     settle,
     wait_for_chat,
     wait_for_emails,
@@ -58,10 +60,7 @@ def test_a_rule_digest_applies_on_a_channel_without_options(service: Service) ->
 
 def test_alerts_released_when_quiet_hours_end_keep_to_the_rate_limit(service: Service) -> None:
     with_rules(service)
-    now = datetime.now(UTC)
-    # quiet until the next whole minute (or the one after, to leave time to start)
-    end = (now + timedelta(seconds=75 if now.second > 40 else 60)).replace(second=0, microsecond=0)
-    window = f"{now - timedelta(hours=1):%H:%M}-{end:%H:%M}"
+    window, end = quiet_for_seconds(QUIET_SECONDS)
     service.options["channels"] = {"chat": {"quiet": window, "max_per_hour": 1}}
     service.write_config(["/world.rss"])
     service.feeds.set_feed("/world.rss", rss(ERUPTIONS))
@@ -69,7 +68,7 @@ def test_alerts_released_when_quiet_hours_end_keep_to_the_rate_limit(service: Se
 
     wait_for_emails(service, TO_ADDR, 3)
     assert chat_posts(service) == []  # held
-    [chat] = wait_for_chat(service, 1, timeout=120)
+    [chat] = wait_for_chat(service, 1, timeout=QUIET_SECONDS + 30)
     assert datetime.now(UTC) >= end
     settle(service)
     counts, _ = outbox(service)
