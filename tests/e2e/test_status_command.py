@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.e2e.conftest import Service
+from tests.e2e.conftest import Service, wait_until
 from tests.e2e.test_service import SEED_ITEM, SEED_TITLE
 from tests.feedserver import rss
 from tests.services import postgres_scratch_url
@@ -55,7 +55,8 @@ def test_status_shows_feeds_outbox_and_alerts(
     service.start()
     service.smtp.wait_for(1, timeout=30)
     service.webhook.wait_for(1, timeout=30)
-    service.wait_polls("/broken.rss", 2)
+    # a second poll of the broken feed: the store has the first one's failure
+    wait_until(lambda: len(service.feeds.requests_to("/broken.rss")) >= 2, 30, "a second poll")
 
     running = status(service)  # while the service runs
     assert "Feeds (2, 2 polled)" in running
