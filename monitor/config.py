@@ -300,6 +300,9 @@ class Alerts(_Strict):
     story_window: Annotated[float, _seconds(MINUTE, 30 * DAY)] = 24 * 3600.0
     # items published longer before they are first seen are recorded but never alert
     max_item_age: Annotated[float, _seconds(10 * MINUTE, 365 * DAY)] = 48 * 3600.0
+    # how often the outbox is read for what came due: retries, alerts whose quiet
+    # hours ended, digests
+    check_every: Annotated[float, _seconds(0.1, MINUTE)] = 5.0
 
 
 class Health(_Strict):

@@ -81,7 +81,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             )
             if stages.feeds is not None:  # those added at run time, before anything asks
                 await stages.feeds.refresh()
-            agents = Agents(stages, lanes, embedded=settings.embedded)
+            agents = Agents(
+                stages, lanes, embedded=settings.embedded, check_every=settings.alerts.check_every
+            )
             with unmarked():
                 agents.register(app)
             callbacks = await _serve_websub(settings, stages, agents)

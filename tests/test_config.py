@@ -137,3 +137,9 @@ def test_channel_option_errors_name_the_line(
         load_settings(path)
     assert caught.value.line == line
     assert words in str(caught.value)
+
+
+def test_the_outbox_is_checked_every_5s_unless_set(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, "feeds: []\n")).alerts.check_every == 5.0
+    path = write(tmp_path, "alerts:\n  check_every: 500ms\n")
+    assert load_settings(path).alerts.check_every == 0.5

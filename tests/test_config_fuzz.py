@@ -20,7 +20,7 @@ ENVIRON = {"HOME": "/home/newsmon", "NEWSMON_HOSTS": "4", "NEWSMON_EMPTY": ""}
 # The keys of each mapping of the file, so that documents reach the validators.
 SECTIONS: dict[str, list[str]] = {
     "fetch": ["timeout", "connect_timeout", "max_bytes", "per_host", "concurrency"],
-    "alerts": ["max_age", "story_window", "max_item_age"],
+    "alerts": ["max_age", "story_window", "max_item_age", "check_every"],
     "health": ["failures", "silence", "min_silence"],
     "retention": ["items", "alerts"],
 }

@@ -76,6 +76,7 @@ BOUNDS = [
     ("alerts.max_age", "500ms", "1s", "30d", "31d", 1, 30 * D),
     ("alerts.story_window", "59s", "1m", "30d", "31d", 60, 30 * D),
     ("alerts.max_item_age", "9m", "10m", "365d", "366d", 600, 365 * D),
+    ("alerts.check_every", "50ms", "100ms", "1m", "61s", 0.1, 60),
     ("health.failures", "0", "1", "1000", "1001", 1, 1000),
     ("health.silence", "1", "1.5", "1000", "1000.5", 1.5, 1000),
     ("health.min_silence", "500ms", "1s", "30d", "31d", 1, 30 * D),

@@ -43,6 +43,9 @@ GROUP_CHARS = 256 * 1024
 # so the feed is due by the store's clock too).
 SCHEDULE_EVERY = 0.25
 SCHEDULE_WAKE_AFTER = 0.005
+# How often the outbox is read for what came due (retries, the end of quiet
+# hours, digests), unless alerts.check_every says otherwise.
+CHECK_EVERY = 5.0
 # How often each worker prunes what retention no longer keeps (and once at
 # start, so a service that was down a while catches up at once).
 PRUNE_EVERY = timedelta(hours=1)
@@ -51,10 +54,13 @@ Message = dict[str, Any]
 
 
 class Agents:
-    def __init__(self, stages: Stages, lanes: Lanes, *, embedded: bool) -> None:
+    def __init__(
+        self, stages: Stages, lanes: Lanes, *, embedded: bool, check_every: float = CHECK_EVERY
+    ) -> None:
         self.stages = stages
         self.lanes = lanes
         self.embedded = embedded
+        self.check_every = check_every  # seconds between the retry loop's ticks
         self.stopping = False  # set at a stop: the timers start no new work
         self.leading = False  # distributed mode: this worker runs the scheduler
         self._inflight = 0
@@ -67,7 +73,7 @@ class Agents:
         """Attach the agents and timers to ``app``."""
         schedule = self.schedule if self.embedded else self._lead(app.is_leader)
         app.task(self._scheduling(schedule))
-        app.timer(5.0, name="newsmon.retry")(self.retry)
+        app.timer(self.check_every, name="newsmon.retry")(self.retry)
         if self.stages.pushing is not None:  # every worker: the store shares the rows out
             app.timer(1.0, name="newsmon.websub")(self.subscribe)
         # Every worker prunes, not just the leader: the store shares the rows out.

@@ -26,6 +26,9 @@ from tests.servers import SmtpSink, WebhookSink
 REPO = Path(__file__).resolve().parents[2]
 MAIN = "service"  # the worker an embedded test runs; its log is service.log
 ADMIN_ADDR = "ops@example.org"  # where the admin channel's email goes
+# alerts.check_every of a workspace: how often its service looks in the outbox
+# for what came due (retries, the end of quiet hours, digests); 5 s unless set
+CHECK_EVERY = 0.5
 
 
 class Worker:
@@ -107,7 +110,8 @@ class Service:
     The keyword arguments go to config/monitor.yaml: ``stream``, ``storage``,
     ``app_id`` and ``partitions`` when given (distributed mode), and the poll
     ``interval`` of every feed. ``options`` holds those and any other top-level
-    setting (e.g. ``fetch``) for the next ``write_config``.
+    setting (e.g. ``fetch``) for the next ``write_config``; ``alerts.check_every``
+    is ``CHECK_EVERY`` unless ``options["alerts"]`` says otherwise.
     """
 
     def __init__(
@@ -168,7 +172,8 @@ class Service:
             f"  - url: {self.feeds.url(p)}\n    name: Loopback {p}\n    interval: {self.interval}\n"
             for p in paths
         )
-        options = yaml.safe_dump(self.options, sort_keys=False) if self.options else ""
+        alerts = {"check_every": f"{CHECK_EVERY}s", **self.options.get("alerts", {})}
+        options = yaml.safe_dump({**self.options, "alerts": alerts}, sort_keys=False)
         self.config.write_text(
             f"feeds:\n{feeds}rules: ../rules\nnotify: apprise.yml\ndata_dir: ../data\n{options}"
         )

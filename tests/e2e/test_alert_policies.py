@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ADMIN_ADDR, Service, wait_until
+from tests.e2e.conftest import ADMIN_ADDR, CHECK_EVERY, Service, wait_until
 from tests.feedserver import rss
 from tests.servers import TO_ADDR, text_of
 
@@ -91,7 +91,7 @@ ERUPTIONS = [
 ]
 # How long quiet hours last from the moment a test writes them: the service
 # starts, polls and matches well within it (about 2 s), and the alerts held
-# go out at the first retry-loop tick (every 5 s) after the end.
+# go out at its first look at the outbox (every CHECK_EVERY) after the end.
 QUIET_SECONDS = 12
 SUMMARY = re.compile(r"pending (\d+), in digests (\d+), dead (\d+), delivered (\d+)")
 
@@ -143,11 +143,13 @@ def quiet_for_seconds(seconds: float) -> tuple[str, datetime]:
     return f"{now - timedelta(hours=1):%H:%M:%S}-{end:%H:%M:%S}", end
 
 
-def settle(service: Service) -> None:
-    """Let the service run through a few more polls and a retry-loop tick (5 s),
-    so anything it would still send has had its chance to arrive."""
-    service.wait_polls("/world.rss", 2)
-    time.sleep(6)
+def settle(service: Service, path: str = "/world.rss") -> None:
+    """Let the service run through a few more polls of ``path`` and two looks
+    at the outbox (every ``CHECK_EVERY``), so anything it would still send has
+    had its chance to arrive."""
+    started = time.monotonic()
+    service.wait_polls(path, 2)
+    time.sleep(max(0.0, started + 2 * CHECK_EVERY - time.monotonic()))  # usually over
 
 
 def test_one_story_from_several_outlets_alerts_once_per_channel(service: Service) -> None:
@@ -160,8 +162,7 @@ def test_one_story_from_several_outlets_alerts_once_per_channel(service: Service
 
     emails = wait_for_emails(service, TO_ADDR, 2)
     posts = wait_for_chat(service, 2)
-    service.wait_polls("/herald.rss", 2)
-    time.sleep(6)  # a retry-loop tick: nothing more is on its way
+    settle(service, "/herald.rss")  # nothing more is on its way
     assert service.stop() == 0
 
     emails, posts = emails_to(service, TO_ADDR), chat_posts(service)
