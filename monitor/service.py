@@ -129,9 +129,16 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
 def collect_again() -> None:
     """Cyclic garbage collection back on, after a start that ran without it
     (``newsmon run``). What the start made is frozen first: it lives as long as
-    the service, and no later collection needs to go through it again."""
+    the service, and no later collection needs to go through it again.
+
+    A poll makes thousands of short-lived objects (an item, its rows, its
+    match) that reference counting frees and that hold no cycles: collecting
+    every 700 allocations, as Python does by default, went 140 times through
+    a cold round's 10,000 items for nothing (0.1 s of the loop's CPU; every
+    10,000, 0.03 s)."""
     if not gc.isenabled():
         gc.freeze()
+        gc.set_threshold(10_000, 20, 20)
         gc.enable()
 
 

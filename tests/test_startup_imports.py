@@ -84,14 +84,16 @@ def test_agents_and_timers_registered_unmarked_are_registered_without_marks() ->
 
 
 def test_collection_comes_back_on_after_a_start_without_it() -> None:
-    frozen = gc.get_freeze_count()
+    frozen, thresholds = gc.get_freeze_count(), gc.get_threshold()
     gc.disable()  # as `newsmon run` starts the service
     try:
         collect_again()
         assert gc.isenabled()
         assert gc.get_freeze_count() > frozen  # the start's objects left out of collections
+        assert gc.get_threshold()[0] > thresholds[0]  # and young objects collected less often
     finally:
         gc.enable()
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
     collect_again()  # on a service run in-process with collection on: nothing frozen
     assert gc.isenabled() and gc.get_freeze_count() == 0
