@@ -140,9 +140,16 @@ _TAG = re.compile(
 )
 
 
+_NUMERIC_REFERENCE = re.compile(r"&#(?:[xX][0-9a-fA-F]+|[0-9]+);?")
+
+
 def _simple_text(html: str) -> str | None:
     """``html_to_text`` of a simple, well-nested fragment; None for any other."""
     if "\x00" in html:
+        return None
+    # html.unescape drops references to control characters and noncharacters,
+    # which an HTML parser keeps (&#11; is a space between words to it)
+    if "&#" in html and not all(map(unescape, _NUMERIC_REFERENCE.findall(html))):
         return None
     pieces: list[str] = []
     open_tags: list[str] = []
