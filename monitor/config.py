@@ -305,6 +305,27 @@ class Alerts(_Strict):
     check_every: Annotated[float, _seconds(0.1, MINUTE)] = 5.0
 
 
+class Kafka(_Strict):
+    """Distributed mode's consumer group: how soon the workers learn that one
+    died, or that one joined, and share the partitions out again."""
+
+    # a worker not heard from this long is taken for dead, and its partitions
+    # go to the others (a broker takes 6 s to 30 min unless told otherwise)
+    session_timeout: Annotated[float, _seconds(6 * SECOND, 30 * MINUTE)] = 10.0
+    # how often a worker tells the broker it lives, and hears of a rebalance
+    heartbeat: Annotated[float, _seconds(0.1, 10 * MINUTE)] = 3.0
+
+    @model_validator(mode="after")
+    def _heartbeats_within_a_session(self) -> Kafka:
+        # as Kafka advises: a heartbeat or two lost must not make a worker dead
+        if self.heartbeat * 3 > self.session_timeout:
+            raise ValueError(
+                f"heartbeat ({_span(self.heartbeat)}) is more than a third of "
+                f"session_timeout ({_span(self.session_timeout)})"
+            )
+        return self
+
+
 class Health(_Strict):
     # failed polls in a row before an admin alert
     failures: Annotated[int, _whole(1, 1000)] = 5
@@ -425,6 +446,7 @@ class _File(_Strict):
     app_id: str = "newsmon"  # prefixes Kafka topics and names the consumer group
     partitions: Annotated[int, _whole(1, 1000)] = 8  # per topic: the most workers per stage
     replication: Annotated[int, _whole(1, 100)] = 1  # at most the brokers there are
+    kafka: Annotated[Kafka, BeforeValidator(_empty_is_default)] = Field(default_factory=Kafka)
     default_interval: Interval = 600.0
     fetch: Annotated[Fetch, BeforeValidator(_empty_is_default)] = Field(default_factory=Fetch)
     timezone: Annotated[ZoneInfo, BeforeValidator(_timezone)] = ZoneInfo("UTC")
@@ -497,6 +519,7 @@ class Settings(_Strict):
     app_id: str
     partitions: int
     replication: int
+    kafka: Kafka
     fetch: Fetch
     timezone: ZoneInfo
     channels: dict[str, ChannelOptions]
@@ -570,6 +593,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         app_id=raw.app_id,
         partitions=raw.partitions,
         replication=raw.replication,
+        kafka=raw.kafka,
         fetch=raw.fetch,
         timezone=raw.timezone,
         alerts=raw.alerts,

@@ -23,6 +23,7 @@ SECTIONS: dict[str, list[str]] = {
     "alerts": ["max_age", "story_window", "max_item_age", "check_every"],
     "health": ["failures", "silence", "min_silence"],
     "retention": ["items", "alerts"],
+    "kafka": ["session_timeout", "heartbeat"],
 }
 TOP = [
     "rules", "notify", "data_dir", "storage", "stream", "app_id", "partitions",

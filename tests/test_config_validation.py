@@ -112,6 +112,34 @@ def test_every_number_has_bounds(
         assert value in error.message or "digest" in key, value
 
 
+def test_kafka_timing_has_bounds_and_heartbeats_fit_a_session(tmp_path: Path) -> None:
+    def kafka(text: str) -> Path:
+        return write(tmp_path, f"kafka:\n{text}")
+
+    default = load_settings(write(tmp_path, "feeds: []\n"), environ={}).kafka
+    assert (default.session_timeout, default.heartbeat) == (10, 3)
+    fast = load_settings(kafka("  session_timeout: 6s\n  heartbeat: 1s\n"), environ={}).kafka
+    assert (fast.session_timeout, fast.heartbeat) == (6, 1)
+    slow = load_settings(kafka("  session_timeout: 30m\n  heartbeat: 10m\n"), environ={}).kafka
+    assert (slow.session_timeout, slow.heartbeat) == (1800, 600)
+    low = load_settings(kafka("  session_timeout: 6s\n  heartbeat: 100ms\n"), environ={}).kafka
+    assert low.heartbeat == 0.1
+    for text, line, message in [
+        ("  session_timeout: 5s\n", 2, "kafka.session_timeout: must be from 6s to 30m, got '5s'"),
+        ("  session_timeout: 31m\n", 2, "kafka.session_timeout: must be from 6s to 30m"),
+        ("  heartbeat: 50ms\n", 2, "kafka.heartbeat: must be from 0.1s to 10m, got '50ms'"),
+        ("  heartbeat: 601s\n", 2, "kafka.heartbeat: must be from 0.1s to 10m"),
+        (
+            "  session_timeout: 6s\n  heartbeat: 3s\n",
+            1,
+            "kafka: heartbeat (3s) is more than a third of session_timeout (6s)",
+        ),
+    ]:
+        error = failure(kafka(text))
+        assert error.line == line, text
+        assert error.message.startswith(message), error.message
+
+
 def test_a_feed_interval_has_the_same_bounds(tmp_path: Path) -> None:
     text = "feeds:\n  - url: https://example.org/f.rss\n    interval: {}\n"
     assert load_settings(write(tmp_path, text.format("0.5s"))).feeds[0].interval == 0.5

@@ -75,9 +75,10 @@ def make_app(settings: Settings) -> faust.App:
         broker=settings.stream,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
-        # A dead worker's partitions move to the others within ~10 s.
-        broker_session_timeout=10.0,
-        broker_heartbeat_interval=3.0,
+        # A dead worker's partitions move to the others within the session
+        # timeout (10 s unless kafka.session_timeout says otherwise).
+        broker_session_timeout=settings.kafka.session_timeout,
+        broker_heartbeat_interval=settings.kafka.heartbeat,
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",
         **common,

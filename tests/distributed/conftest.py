@@ -27,6 +27,8 @@ from tests.services import kafka_bootstrap, kafka_service, postgres_scratch_url
 __all__ = ["kafka_service", "loopback", "postgres_scratch_url"]  # fixtures, found by name
 
 PARTITIONS = 8
+# kafka: in the workers' config; the broker's least session timeout is 6 s
+KAFKA = {"session_timeout": "6s", "heartbeat": "1s"}
 POLLED = re.compile(r"DEBUG newsmon\.pipeline: polled (\S+): ")
 DELIVERED = re.compile(r"DEBUG newsmon\.pipeline: alert (\d+) delivered to ")
 LEADER = re.compile(r"leader: this worker (schedules|no longer schedules) the feeds")
@@ -41,7 +43,9 @@ def cluster(
 ) -> Iterator[Service]:
     """A workspace in distributed mode; start its workers with ``cluster.start(name)``.
 
-    Workers log at DEBUG, where every poll is one line naming the feed.
+    Workers log at DEBUG, where every poll is one line naming the feed. They
+    keep the ``KAFKA`` timing: a worker that joins is handed its share within
+    about a second, and a dead one's partitions move within 6 s.
     """
     app_id = f"t{uuid4().hex[:8]}"
     service = Service(
@@ -53,6 +57,8 @@ def cluster(
         partitions=PARTITIONS,
         log_level="DEBUG",
     )
+    service.options["kafka"] = dict(KAFKA)
+    service.write_config(["/world.rss"])  # the workspace's first config, with it
     try:
         yield service
     finally:
