@@ -123,8 +123,7 @@ def test_one_story_on_a_dozen_feeds_at_once_makes_one_alert_per_channel(
         cluster.feeds.set_feed(path, rss([QUIET_ITEM, copy]))
     cluster.smtp.wait_for(1, timeout=60)
     wait_until(lambda: len(chat_posts(cluster)) >= 1, 60, "the chat alert")
-    for path in FEEDS:
-        cluster.wait_polls(path, 2)  # every copy fetched and matched, by one worker or the other
+    cluster.wait_polls_of(FEEDS, 2)  # every copy fetched and matched, by one worker or the other
     counts, _ = outbox(cluster)
     stop_both(cluster)
 
@@ -151,8 +150,7 @@ def test_two_workers_together_keep_to_max_per_hour(cluster: Service) -> None:
         cluster.feeds.set_feed(path, rss([QUIET_ITEM, story]))
     cluster.smtp.wait_for(12, timeout=90)  # email has no limit: every story arrived
     wait_until(lambda: len(chat_posts(cluster)) >= 3, 60, "three chat alerts")
-    for path in FEEDS:
-        cluster.wait_polls(path, 2)
+    cluster.wait_polls_of(FEEDS, 2)
     counts, _ = outbox(cluster)
     stop_both(cluster)
 

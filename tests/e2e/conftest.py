@@ -225,8 +225,17 @@ class Service:
 
     def wait_polls(self, path: str, n: int, timeout: float = 30.0) -> None:
         """Wait until the feed at ``path`` has been requested ``n`` more times."""
-        start = len(self.feeds.requests_to(path))
-        wait_until(lambda: len(self.feeds.requests_to(path)) >= start + n, timeout, f"{n} polls")
+        self.wait_polls_of([path], n, timeout)
+
+    def wait_polls_of(self, paths: list[str], n: int, timeout: float = 30.0) -> None:
+        """Wait until every feed in ``paths`` has been requested ``n`` more times
+        than now (they are polled meanwhile, not one after the other)."""
+        start = {path: len(self.feeds.requests_to(path)) for path in paths}
+
+        def polled() -> bool:
+            return all(len(self.feeds.requests_to(p)) >= start[p] + n for p in paths)
+
+        wait_until(polled, timeout, f"{n} polls of {len(paths)} feed(s)")
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
