@@ -135,9 +135,8 @@ def outbox(service: Service, *args: str) -> tuple[dict[str, int], str]:
 
 
 def quiet_for_seconds(seconds: float) -> tuple[str, datetime]:
-    """Quiet hours that began an hour ago and end ``seconds`` from now (to the
-    second, written ``HH:MM:SS``), and that end: long enough for the service to
-    start and match what it polls first while they last."""
+    """Quiet hours that began an hour ago and end ``seconds`` from now, to the
+    second (written ``HH:MM:SS``), and the moment they end."""
     now = datetime.now(UTC)
     end = (now + timedelta(seconds=seconds)).replace(microsecond=0)
     return f"{now - timedelta(hours=1):%H:%M:%S}-{end:%H:%M:%S}", end
