@@ -78,6 +78,15 @@ async def _delete_topics(app_id: str) -> None:
         await admin.close()
 
 
+def start_together(cluster: Service, *names: str) -> list[Worker]:
+    """Start the workers at once, as a deployment does, and wait until each
+    runs: they join the group together, not each in a rebalance of its own."""
+    workers = [cluster.start(name, wait=False) for name in names]
+    for worker in workers:
+        worker.wait_log("newsmon running", timeout=60)
+    return workers
+
+
 def feed_paths(n: int) -> list[str]:
     return [f"/feed-{i:02d}.rss" for i in range(n)]
 

@@ -9,7 +9,7 @@ from itertools import pairwise
 
 import pytest
 
-from tests.distributed.conftest import is_leader, overlapping, polled
+from tests.distributed.conftest import is_leader, overlapping, polled, start_together
 from tests.e2e.conftest import Service, wait_until
 from tests.e2e.test_service import QUIET_ITEM, SEED_ITEM
 from tests.feedserver import rss
@@ -25,7 +25,7 @@ def test_a_feed_added_once_is_polled_once_per_interval_by_the_workers(cluster: S
     cluster.feeds.set_feed("/world.rss", rss([QUIET_ITEM]))
     cluster.feeds.set_feed("/added.rss", rss([SEED_ITEM]))
     added = cluster.feeds.url("/added.rss")
-    workers = [cluster.start("a"), cluster.start("b")]
+    workers = start_together(cluster, "a", "b")
     wait_until(lambda: any(is_leader(w) for w in workers), 60, "a leader")
     cluster.wait_polls("/world.rss", 2, timeout=60)
 

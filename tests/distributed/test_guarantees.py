@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.distributed.conftest import feed_paths, polled
+from tests.distributed.conftest import feed_paths, polled, start_together
 from tests.e2e.conftest import Service, wait_until
 from tests.e2e.test_alert_policies import QUIET_ITEM, RULES, chat_posts, outbox
 from tests.feedserver import rss
@@ -90,8 +90,7 @@ def workspace(cluster: Service) -> None:
 
 
 def start_both(cluster: Service) -> None:
-    cluster.start("a")
-    cluster.start("b")
+    start_together(cluster, "a", "b")
     # both workers polling their share: the feeds are split between them
     wait_until(
         lambda: polled(cluster.worker("a")) and polled(cluster.worker("b")),

@@ -11,7 +11,14 @@ from collections import Counter
 
 import pytest
 
-from tests.distributed.conftest import delivered, feed_paths, is_leader, overlapping, polled
+from tests.distributed.conftest import (
+    delivered,
+    feed_paths,
+    is_leader,
+    overlapping,
+    polled,
+    start_together,
+)
 from tests.e2e.conftest import Service, wait_until
 from tests.feedserver import FeedServer, rss
 
@@ -190,8 +197,7 @@ def test_killing_a_worker_loses_no_alert(cluster: Service, role: str) -> None:
     cluster.write_config(paths)
     for path in paths:
         cluster.feeds.set_feed(path, rss([]))
-    a = cluster.start("a")
-    b = cluster.start("b")
+    a, b = start_together(cluster, "a", "b")
     wait_until(lambda: bool(polled(a)) and bool(polled(b)), 60, "both workers polling")
     wait_until(lambda: is_leader(a) != is_leader(b), 30, "one leader")
 
@@ -237,8 +243,7 @@ def test_a_rule_file_added_while_two_workers_run_reaches_both(cluster: Service) 
     cluster.write_config(paths)
     for path in paths:
         cluster.feeds.set_feed(path, rss([]))
-    a = cluster.start("a")
-    b = cluster.start("b")
+    a, b = start_together(cluster, "a", "b")
     wait_until(lambda: bool(polled(a)) and bool(polled(b)), 60, "both workers polling")
 
     (cluster.rules / "spice.yaml").write_text(SPICE_RULES)
