@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.distributed.conftest import start_together
 from tests.e2e.conftest import Service
 from tests.e2e.test_service import (
     CHAT_ONLY_RULES,
@@ -53,8 +54,7 @@ def test_seed_article_alerts_once_per_channel_and_never_again_after_restart(
     # Back with two workers on the same database and topics, the feed changed
     # (no 304): the same items come through again and nothing is sent.
     cluster.feeds.set_feed("/world.rss", rss([QUIET_ITEM, SEED_ITEM]), etag='"v2"')
-    cluster.start("a")
-    cluster.start("b")
+    start_together(cluster, "a", "b")
     cluster.wait_polls("/world.rss", 4)
     assert cluster.stop(name="b") == 0
     cluster.wait_polls("/world.rss", 2)
