@@ -282,6 +282,9 @@ class Fetch(_Strict):
     # feeds added at run time (newsmon feeds add, the API) may point at this
     # machine or its private networks (monitor.core.addresses); the config's may always
     allow_private_networks: bool = False
+    # how long a feed's poll is the claiming worker's: one lost with its worker is
+    # made again after it (None: twice the timeout, at least 10 s)
+    lease: Annotated[float, _seconds(SECOND, DAY)] | None = None
 
     @model_validator(mode="after")
     def _bounds_in_order(self) -> Fetch:
@@ -289,6 +292,11 @@ class Fetch(_Strict):
             raise ValueError(
                 f"min_interval ({_span(self.min_interval)}) is more than "
                 f"max_interval ({_span(self.max_interval)})"
+            )
+        if self.lease is not None and self.lease < self.timeout:
+            raise ValueError(
+                f"lease ({_span(self.lease)}) is less than timeout ({_span(self.timeout)}): "
+                "a poll would be made again while its fetch may still be going"
             )
         return self
 
@@ -303,6 +311,10 @@ class Alerts(_Strict):
     # how often the outbox is read for what came due: retries, alerts whose quiet
     # hours ended, digests
     check_every: Annotated[float, _seconds(0.1, MINUTE)] = 5.0
+    # how long an alert being sent is the sending worker's: one that died holding it
+    # leaves it to be sent again after this; a send gives up after half of it
+    # (at most a minute), so no alert is sent twice at once
+    lease: Annotated[float, _seconds(2 * SECOND, HOUR)] = 120.0
 
 
 class Kafka(_Strict):

@@ -6,11 +6,13 @@ import asyncio
 import gc
 import logging
 import signal
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from monitor import logs
 from monitor.config import Settings
 from monitor.core.observe import NO_OBSERVER
+from monitor.core.outbox import send_timeout
 from monitor.errors import ConfigError
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
@@ -51,7 +53,12 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     rulebook = Rulebook(settings.rules_dir, templates)  # fails fast on broken rules at start
     channels = load_channels(settings.apprise_config).or_console()
     logs.hide(channels.secrets)
-    deliverer = Deliverer(channels, options=settings.channels, templates=templates)
+    deliverer = Deliverer(
+        channels,
+        options=settings.channels,
+        templates=templates,
+        timeout=send_timeout(timedelta(seconds=settings.alerts.lease)),
+    )
     store = await open_store(settings.storage)
     app = make_app(settings)
     lanes = make_lanes(app, settings)
@@ -184,8 +191,6 @@ async def _serve_web(
     """The dashboard, the API, /metrics and the health probes, when ``web:`` is on."""
     if settings.web is None:
         return None
-    from datetime import UTC, datetime
-
     from monitor.web.app import make_web_app
     from monitor.web.server import WebContext, serve
 

@@ -77,6 +77,7 @@ BOUNDS = [
     ("alerts.story_window", "59s", "1m", "30d", "31d", 60, 30 * D),
     ("alerts.max_item_age", "9m", "10m", "365d", "366d", 600, 365 * D),
     ("alerts.check_every", "50ms", "100ms", "1m", "61s", 0.1, 60),
+    ("alerts.lease", "1s", "2s", "1h", "61m", 2, 3600),
     ("health.failures", "0", "1", "1000", "1001", 1, 1000),
     ("health.silence", "1", "1.5", "1000", "1000.5", 1.5, 1000),
     ("health.min_silence", "500ms", "1s", "30d", "31d", 1, 30 * D),
@@ -136,6 +137,28 @@ def test_kafka_timing_has_bounds_and_heartbeats_fit_a_session(tmp_path: Path) ->
         ),
     ]:
         error = failure(kafka(text))
+        assert error.line == line, text
+        assert error.message.startswith(message), error.message
+
+
+def test_a_polls_lease_has_bounds_and_outlasts_its_fetch(tmp_path: Path) -> None:
+    def fetch(text: str) -> Path:
+        return write(tmp_path, f"fetch:\n{text}")
+
+    assert load_settings(write(tmp_path, "feeds: []\n"), environ={}).fetch.lease is None
+    short = load_settings(fetch("  timeout: 1s\n  lease: 1s\n"), environ={}).fetch
+    assert short.lease == 1
+    assert load_settings(fetch("  lease: 1d\n"), environ={}).fetch.lease == 86400
+    for text, line, message in [
+        ("  timeout: 1s\n  lease: 500ms\n", 3, "fetch.lease: must be from 1s to 1d, got '500ms'"),
+        ("  lease: 25h\n", 2, "fetch.lease: must be from 1s to 1d"),
+        (
+            "  timeout: 30s\n  lease: 20s\n",
+            1,
+            "fetch: lease (20s) is less than timeout (30s): a poll would be made again",
+        ),
+    ]:
+        error = failure(fetch(text))
         assert error.line == line, text
         assert error.message.startswith(message), error.message
 

@@ -21,8 +21,16 @@ from monitor.core.alerts import Alert
 FIRST_RETRY = timedelta(seconds=2)
 MAX_RETRY = timedelta(minutes=5)
 # How long an alert in flight is leased before the retry loop sends it again
-# (covers a worker that died holding it).
+# (covers a worker that died holding it); config alerts.lease.
 ALERT_LEASE = timedelta(minutes=2)
+MAX_SEND_TIMEOUT = 60.0  # seconds Apprise may take for one message, retries included
+
+
+def send_timeout(lease: timedelta) -> float:
+    """Seconds one send may take: done before half its alert's lease is up, so
+    no worker sends an alert again while another is still sending it."""
+    return min(MAX_SEND_TIMEOUT, lease.total_seconds() / 2)
+
 
 # 2 s doubled 8 times passes 5 min; larger exponents only cost big integers
 _MAX_DOUBLINGS = 16

@@ -89,6 +89,7 @@ class Stages:
             observer=observer,
         )
         story_window = timedelta(seconds=alerts.story_window)
+        alert_lease = timedelta(seconds=alerts.lease)
         feeds = FeedBook(settings.feeds, store, settings.default_interval)
         stages = cls(
             scheduling=Scheduling(
@@ -98,6 +99,7 @@ class Stages:
                 clock,
                 RequestBudget(settings.fetch.max_requests_per_second),
                 shared=not settings.embedded,
+                lease=settings.fetch.lease,
             ),
             fetching=Fetching(
                 store,
@@ -123,8 +125,9 @@ class Stages:
                 timedelta(seconds=alerts.max_item_age),
                 clock,
                 observer=observer,
+                lease=alert_lease,
             ),
-            delivering=Delivering(store, dispatcher, clock),
+            delivering=Delivering(store, dispatcher, clock, alert_lease),
             feeds=feeds,
             pruning=Pruning(
                 store,

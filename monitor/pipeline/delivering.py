@@ -12,7 +12,7 @@ to it then; digests that are due go out as one message per channel.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor.core.alerts import Alert
 from monitor.core.outbox import ALERT_LEASE, PendingAlert
@@ -21,10 +21,17 @@ from monitor.store import Store
 
 
 class Delivering:
-    def __init__(self, store: Store, dispatcher: Dispatcher, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        dispatcher: Dispatcher,
+        clock: Callable[[], datetime],
+        lease: timedelta = ALERT_LEASE,  # of an alert claimed to be sent
+    ) -> None:
         self.store = store
         self.dispatcher = dispatcher
         self.clock = clock
+        self.lease = lease
 
     async def deliver(
         self,
@@ -46,13 +53,13 @@ class Delivering:
         """Claim what the outbox holds undelivered and due (after a failure, a
         restart, or the end of quiet hours): the alerts to send now, leased."""
         now = self.clock()
-        claimed = await self.store.claim_alerts(now, now + ALERT_LEASE)
+        claimed = await self.store.claim_alerts(now, now + self.lease)
         if not claimed:
             return []  # no need to take the matching lock for nothing
         # planned again: quiet hours may have begun, or the rate limit been reached
         # (at the time of the step, as matching plans: see Matching.match)
         async with self.store.serialized() as unit:
-            return await self.dispatcher.replan(claimed, self.clock(), ALERT_LEASE, unit)
+            return await self.dispatcher.replan(claimed, self.clock(), self.lease, unit)
 
     async def send_digests(self) -> None:
         """Every digest that is due."""

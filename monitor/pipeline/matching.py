@@ -62,6 +62,7 @@ class Matching:
         max_item_age: timedelta,
         clock: Callable[[], datetime],
         observer: Observer = NO_OBSERVER,
+        lease: timedelta = ALERT_LEASE,  # of the alerts it sends at once
     ) -> None:
         # called once alerts are recorded (the dashboard's stream wakes at once)
         self.on_recorded: list[Callable[[], None]] = []
@@ -73,6 +74,7 @@ class Matching:
         self.max_item_age = max_item_age
         self.clock = clock
         self.observer = observer
+        self.lease = lease
 
     async def match_all(self, items: Sequence[Item]) -> list[PendingAlert]:
         """Match items against the current rules; record them, their stories and
@@ -148,7 +150,7 @@ class Matching:
             for item, fired in firing:
                 alerts = alerts_for(item, fired, self.channels)
                 story = await self.stories.assign(item, now, unit)
-                plans = await self.dispatcher.plan(alerts, fired, now, ALERT_LEASE, unit)
+                plans = await self.dispatcher.plan(alerts, fired, now, self.lease, unit)
                 ids = await unit.record_item(item, alerts, now, story=story, plans=plans)
                 recorded.append(_Recorded(item, fired, alerts, story, plans, ids))
         if any(r.ids for r in recorded):

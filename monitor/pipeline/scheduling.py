@@ -53,11 +53,16 @@ class Scheduling:
         budget: RequestBudget | None = None,  # None: as many as are due
         *,
         shared: bool = False,  # several workers: requests carry their lease end
+        lease: float | None = None,  # seconds (config fetch.lease); None: as below
     ) -> None:
         self.store = store
         self.book = feeds if isinstance(feeds, FeedBook) else None
         self.feeds = list(feeds)
-        self.lease = max(MIN_POLL_LEASE, timedelta(seconds=2 * fetch_timeout))
+        self.lease = (
+            timedelta(seconds=lease)
+            if lease is not None
+            else max(MIN_POLL_LEASE, timedelta(seconds=2 * fetch_timeout))
+        )
         self.clock = clock
         self.budget = budget
         self.shared = shared

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.core.outbox import MAX_RETRY, next_attempt, retry_delay
+from monitor.core.outbox import MAX_RETRY, next_attempt, retry_delay, send_timeout
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -39,3 +39,10 @@ def test_retry_delay_never_shrinks_and_never_passes_the_ceiling(attempts: int) -
 
 def test_next_attempt_keeps_the_time_zone_of_now() -> None:
     assert next_attempt(1, NOW).tzinfo is UTC
+
+
+def test_a_send_gives_up_before_half_its_alerts_lease_is_over() -> None:
+    # no worker sends an alert again (its lease over) while another still sends it
+    assert send_timeout(timedelta(minutes=2)) == 60  # the default lease: Apprise's minute
+    assert send_timeout(timedelta(seconds=10)) == 5
+    assert send_timeout(timedelta(hours=1)) == 60  # never longer than a minute

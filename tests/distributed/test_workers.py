@@ -191,9 +191,11 @@ def test_killing_a_worker_loses_no_alert(cluster: Service, role: str) -> None:
     cluster.write_channels(email=False, chat=True)
     (cluster.rules / "spice.yaml").write_text(SPICE_RULES)
     paths = feed_paths(50)
-    # A short fetch timeout means short poll leases: a poll request the victim
-    # had claimed but not yet handed to the broker is sent again within seconds.
-    cluster.options["fetch"] = {"timeout": "5s"}
+    # Short leases: a poll the victim had claimed but not yet handed to the
+    # broker is made again within seconds, and an alert it had claimed is sent
+    # again ten seconds on (a send gives up after half of that).
+    cluster.options["fetch"] = {"timeout": "3s", "lease": "4s"}
+    cluster.options["alerts"] = {"lease": "10s"}
     cluster.write_config(paths)
     for path in paths:
         cluster.feeds.set_feed(path, rss([]))
@@ -220,10 +222,10 @@ def test_killing_a_worker_loses_no_alert(cluster: Service, role: str) -> None:
         newsroom.halt()
     assert newsroom.published == 150
 
-    # Usually within seconds. Still generous: an item the victim had recorded but
-    # whose alert it had not yet handed to the broker waits in the outbox for its
-    # lease to run out (ALERT_LEASE, 2 min), then the retry loop sends it.
-    wait_until(lambda: len(reports(cluster)) == 150, 180, "an alert for every report")
+    # Usually within seconds: an item the victim had recorded but whose alert it
+    # had not yet handed to the broker waits in the outbox for its lease to run
+    # out (alerts.lease, 10 s here), then the retry loop sends it.
+    wait_until(lambda: len(reports(cluster)) == 150, 60, "an alert for every report")
     got = reports(cluster)
     assert set(got) == set(range(150))
     duplicates = sum(got.values()) - len(got)
