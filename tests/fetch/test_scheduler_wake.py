@@ -1,6 +1,7 @@
 """The scheduler wakes when a feed falls due, not only at its next tick: a feed
 polled every second would otherwise wait up to a quarter second more each
-time, and be polled some 48 times a minute instead of 60."""
+time, and be polled some 48 times a minute instead of 60. And a poll it
+claimed but that never happened is claimed again when its lease ends."""
 
 from __future__ import annotations
 
@@ -103,3 +104,37 @@ async def test_asking_ahead_claims_only_the_feeds_due_now(store: Store) -> None:
     assert (await store.feed_state(QUIET)) == FeedState(
         url=QUIET, next_poll_at=NOW + timedelta(seconds=0.2), last_polled_at=NOW
     )
+
+
+# A feed's poll is the claiming worker's for its lease (config ``fetch.lease``):
+# one lost with its worker is made again once the lease is over, not before.
+FEED = "https://news.example.org/world.rss"
+
+
+async def claimed_again_after(store: Store, fetch_timeout: float, lease: float | None) -> float:
+    """Seconds after a claim (whose poll never happened) until the feed is claimed again."""
+    clock = Clock(NOW)
+    scheduling = Scheduling(store, [FEED], fetch_timeout, clock, shared=True, lease=lease)
+    [first] = await scheduling.due()
+    assert first.until is not None
+    for tenths in range(1, 10 * 60 * 60):
+        clock.now = NOW + timedelta(seconds=tenths / 10)
+        if await scheduling.due():
+            assert clock.now == first.until  # the request said when its lease ends
+            return tenths / 10
+    raise AssertionError("never claimed again")
+
+
+async def test_a_lost_poll_is_made_again_when_its_configured_lease_ends(store: Store) -> None:
+    assert await claimed_again_after(store, fetch_timeout=3, lease=4) == 4
+
+
+async def test_without_a_lease_a_poll_is_held_twice_the_fetch_timeout_and_at_least_10s(
+    tmp_path: Path,
+) -> None:
+    for timeout, held in ((30, 60), (2, 10)):
+        store = await open_store(f"sqlite:///{tmp_path / f'{timeout}.db'}")
+        try:
+            assert await claimed_again_after(store, fetch_timeout=timeout, lease=None) == held
+        finally:
+            await store.close()
