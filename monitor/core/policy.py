@@ -67,7 +67,7 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = r"(\d{1,2}):(\d{2})"
 _DAILY = re.compile(rf"daily\s*@\s*{_CLOCK}", re.IGNORECASE)
 _WEEKLY = re.compile(rf"weekly\s*@\s*([a-z]+)\s+{_CLOCK}", re.IGNORECASE)
-_QUIET_CLOCK = r"(\d{1,2}):(\d{2})(?::(\d{2}))?"  # seconds optional
+_QUIET_CLOCK = rf"{_CLOCK}(?::(\d{{2}}))?"  # seconds optional
 _QUIET = re.compile(rf"{_QUIET_CLOCK}\s*[-–]\s*{_QUIET_CLOCK}")
 DIGEST_FORMS = "a duration like '1h' or '30m', 'daily@08:00' or 'weekly@mon 08:00'"
 

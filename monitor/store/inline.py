@@ -48,10 +48,10 @@ class InlineConnection(aiosqlite.Connection):
         name = getattr(fn, "__name__", "")
         if name == "executemany" and len(args) > 1 and len(args[1]) >= BULK_ROWS:
             self._bulk = True
-        elif name not in ("commit", "rollback") or not self._bulk:
-            return fn(*args, **kwargs)
-        else:
+        elif name in ("commit", "rollback") and self._bulk:
             self._bulk = False
+        else:
+            return fn(*args, **kwargs)
         # Rows by the hundred, and the commit that writes their pages: SQLite
         # works on them for milliseconds without holding the GIL, so on
         # aiosqlite's thread they overlap the loop's own work.

@@ -465,11 +465,8 @@ class SqlStore(ActivityReads):
             won_now = (url, now, until) in updated
             if not won_now:  # known: not due, or its row is gone; else its row was there
                 params = {"feed": url, "now": now, "until": until}
-                left = (self._claim_first,) if url in known else (self._claim_due,)
-                for statement in left:
-                    if (await conn.execute(statement, params)).first() is not None:
-                        won_now = True
-                        break
+                statement = self._claim_first if url in known else self._claim_due
+                won_now = (await conn.execute(statement, params)).first() is not None
             if won_now:
                 taken.add(url)
             results.append(won_now)
