@@ -10,6 +10,8 @@ Each carries where the problem is, so the CLI and the log can print
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class NewsmonError(Exception):
     """Base class: an error with an optional location (file and line)."""
@@ -25,6 +27,10 @@ class NewsmonError(Exception):
         if self.path and self.line is not None:
             where += f":{self.line}"
         return f"{where}: {self.message}" if where else self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keep the file and line when the error crosses from a worker process
+        return (type(self), (self.message, self.path, self.line))
 
 
 class ConfigError(NewsmonError):

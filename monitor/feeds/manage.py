@@ -37,7 +37,7 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
@@ -66,6 +66,9 @@ class FeedError(NewsmonError):
         super().__init__(reason, path, line)
         self.url = url
         self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.url, self.reason, self.path, self.line))
 
 
 class FeedRefused(FeedError):

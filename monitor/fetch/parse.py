@@ -20,13 +20,10 @@ recovers what it can, and a feed missing one closing tag is still news.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import html
 import multiprocessing
 import os
 import re
-import signal
-import sys
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -38,14 +35,11 @@ from monitor.core.items import Item, html_to_text, normalise_entry
 from monitor.core.schedule import feed_ttl_s
 from monitor.core.websub import link_pairs
 from monitor.errors import NewsmonError
+from monitor.workers import init_worker
 
 
 class FeedError(NewsmonError):
     """A document that is not a usable feed; ``path`` is the feed URL."""
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # keep the URL when the error crosses from a worker process
-        return (type(self), (self.message, self.path, self.line))
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,25 +239,6 @@ def _looks_like_html(text: str) -> bool:
     return bool(_FeedParserMixin.looks_like_html(text))
 
 
-def _init_worker(parent: int) -> None:
-    # Ctrl-C goes to the whole process group; the service shuts the pool down
-    # itself, so workers should not die first with a traceback each.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with(parent)
-
-
-def _die_with(parent: int) -> None:
-    """Ask Linux to end this worker when the service dies, even by kill -9
-    (which gives the pool no chance to shut its workers down)."""
-    if not sys.platform.startswith("linux"):
-        return
-    pr_set_pdeathsig = 1
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
-    if os.getppid() != parent:  # the service died before the request took effect
-        os._exit(0)
-
-
 class FeedParser:
     """Runs ``parse_feed`` in a worker pool; use as a (async) context manager.
 
@@ -285,7 +260,7 @@ class FeedParser:
         return ProcessPoolExecutor(
             self.max_workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
+            initializer=init_worker,
             initargs=(os.getpid(),),
         )
 

@@ -27,16 +27,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote
 
 import yaml
-from apprise import AppriseAsset, ConfigBase, ConfigFormat, NotifyBase
 
 from monitor.core.alerts import Channel
 from monitor.core.secrets import forms, mask, mask_headers, spelled_in, url_secrets
 from monitor.errors import ConfigError
 from monitor.yamlsource import env_values, expand_env, expand_env_text, load_yaml, yaml_error_line
+
+# Apprise is imported where the config is read: the service reads it in its
+# sending process (monitor.notify.sending), and only needs Channels itself.
+if TYPE_CHECKING:
+    from apprise import AppriseAsset, ConfigFormat, NotifyBase
 
 CONSOLE = Channel(id="console", tags=frozenset(), label="console")
 
@@ -108,6 +112,8 @@ def load_channels(path: Path, environ: Mapping[str, str] | None = None) -> Chann
     the expanded secrets are never written anywhere. Those values are secrets:
     masked in the channels' labels.
     """
+    from apprise import AppriseAsset
+
     env = os.environ if environ is None else environ
     asset = AppriseAsset(secure_logging=True)
     # an included file may not include others (as Apprise's recursion=1)
@@ -120,6 +126,8 @@ def _read_config(
 ) -> tuple[list[NotifyBase], set[str]]:
     """The services of one Apprise config file and those of the files it
     includes, and the values taken from the environment for them."""
+    from apprise import ConfigBase, ConfigFormat, NotifyBase
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -202,6 +210,8 @@ def _format(text: str) -> ConfigFormat:
     first-line test is unsure (``tag = url`` with spaces), whether the file is a
     YAML mapping. Apprise itself goes by the file name, which would break TEXT
     lines kept in an ``apprise.yml``."""
+    from apprise import ConfigBase, ConfigFormat
+
     with _apprise_log():
         detected = ConfigBase.detect_config_format(text)
     if detected is not None:

@@ -1,11 +1,13 @@
-"""Delivery: one message to the one Apprise target of its channel.
+"""Delivery: one message to the one target of its channel.
 
-Each channel gets its own ``Apprise`` object holding just its target, so an
-alert reaches exactly that destination whatever its tags. ``async_notify`` runs
-the plugin's blocking send in Apprise's worker pool and returns an
-``AppriseResult`` whose log entries are captured per call (Apprise 2 keeps them
-apart for concurrent calls, which a global ``LogCapture`` handler would mix):
-those entries are the failure reason handed back to the outbox.
+The deliverer renders each message in its channel's form and hands it to a
+``Sender``, which holds the channels' Apprise targets: ``AppriseSender``
+(``monitor.notify.targets``) in this process, for the commands and tests, or
+``SendingProcess`` (``monitor.notify.sending``), which runs Apprise in a
+process of its own for the service. Either way what the deliverer knows of a
+target is its ``Route``; email it sends itself (``monitor.notify.mail``), the
+console it prints. A failure's reason is what the target's plugin (or the mail
+server) said.
 
 Logs name a target by its masked URL (``Channel.label``), never the secret one.
 """
@@ -19,15 +21,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TextIO
-
-from apprise import Apprise, AppriseResult, NotifyFormat
-from apprise.conversion import html_to_text
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from monitor.core.alerts import ADMIN_TAG, Alert, Channel
 from monitor.core.secrets import mask
 from monitor.errors import ConfigError
-from monitor.notify.channels import Channels, target_url
+from monitor.notify.channels import Channels
 from monitor.notify.mail import MailServer, send_mail
 from monitor.notify.templatebook import TemplateBook
 from monitor.notify.templates import (
@@ -55,12 +54,36 @@ class DeliveryResult:
     label: str = ""  # the channel it was for: its masked URL, or "console"
 
 
-_FORMATS = {"html": NotifyFormat.HTML, "chat": NotifyFormat.MARKDOWN, "text": NotifyFormat.TEXT}
-EMAIL_SCHEMES = ("mailto://", "mailtos://")
-# Targets that carry the title in a field of its own, read by programs: they get it
-# there as well. Chat services show a title above the body, so the chat form's
-# linked title would show twice: they get it in the body alone.
-WEBHOOK_SCHEMES = ("json://", "jsons://", "xml://", "xmls://", "form://", "forms://")
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How a channel's messages go, as its Apprise target says."""
+
+    form: Form  # html for email, chat for the others
+    # a webhook, read by programs: the title in a field of its own as well (chat
+    # services show a title above the body, where the chat form's linked title
+    # would show twice: they get it in the body alone)
+    titled: bool = False
+    mail: MailServer | None = None  # an email channel newsmon sends itself
+
+
+Outcome = tuple[bool, str | None]  # delivered; else why not
+
+
+class Sender(Protocol):
+    """Holds the channels' Apprise targets and sends to them."""
+
+    @property
+    def routes(self) -> Mapping[str, Route]:
+        """The channels (by id) that have a target; the others are the console."""
+        ...
+
+    async def send(
+        self, channel_id: str, title: str, body: str, form: Form, timeout: float
+    ) -> Outcome:
+        """One message to the channel's target, through Apprise."""
+        ...
+
+
 GONE = "channel is no longer in the Apprise config"
 
 
@@ -79,33 +102,30 @@ class Deliverer:
         self,
         channels: Channels,
         *,
+        sender: Sender | None = None,
         options: Mapping[str, ChannelOptions] | None = None,
         timeout: float = 60.0,
         console: TextIO | None = None,
         templates: TemplateBook | None = None,
     ) -> None:
+        """``sender``: by default Apprise in this process, with ``channels``' targets."""
+        if sender is None:
+            from monitor.notify.targets import AppriseSender  # imports Apprise
+
+            sender = AppriseSender(channels)
         self.channels = channels
         self.templates = templates if templates is not None else TemplateBook()
+        self._sender = sender
         self._timeout = timeout  # seconds for one delivery, retries inside Apprise included
         self._console = console  # None: sys.stdout at the time of printing
-        self._apprise: dict[str, Apprise] = {}
-        self._forms: dict[str, Form] = {}
-        self._mail: dict[str, MailServer] = {}  # email channels we send ourselves
-        self._titled: set[str] = set()  # channels that get the title apart from the body
         self._templates: dict[str, str] = {}  # channel id -> its template's path
+        routes = sender.routes
+        self._forms: dict[str, Form] = {
+            c.id: routes[c.id].form if c.id in routes else "text" for c in channels
+        }
         for channel in channels:
-            target = channels.target(channel.id)
-            if target is None:
-                self._forms[channel.id] = "text"
+            if channel.id not in routes:
                 continue
-            one = Apprise()
-            one.add(target)
-            self._apprise[channel.id] = one
-            if (mail := MailServer.of(target)) is not None:
-                self._mail[channel.id] = mail
-            if target_url(target, privacy=True).startswith(WEBHOOK_SCHEMES):
-                self._titled.add(channel.id)
-            self._forms[channel.id] = form_of(channels, channel.id)
             chosen = options_for(channel, options or {})
             if chosen is not None and chosen.template:
                 # raises ConfigError naming file and line: a broken template stops the start
@@ -167,28 +187,27 @@ class Deliverer:
         self, channel: Channel, title: str, body: str, form: Form, plain: str | None = None
     ) -> DeliveryResult:
         """``plain``: an email's plain-text part, when ``body`` is its HTML."""
-        sender = self._apprise.get(channel.id)
-        if sender is None:
+        route = self._sender.routes.get(channel.id)
+        if route is None:
             self._print(title, body)
             return DeliveryResult(ok=True, label=channel.label)
-        mail = self._mail.get(channel.id)
-        if mail is not None:
-            return await self._send_mail(channel, mail, title, body, form, plain)
+        if route.mail is not None:
+            return await self._send_mail(channel, route.mail, title, body, form, plain)
         try:
-            result = await sender.async_notify(
-                body=body,
+            delivered, reason = await self._sender.send(
+                channel.id,
                 # the chat form opens with the title, as a link
-                title="" if form == "chat" and channel.id not in self._titled else title,
-                body_format=_FORMATS[form],
+                title="" if form == "chat" and not route.titled else title,
+                body=body,
+                form=form,
                 timeout=self._timeout,
-                log_level=logging.WARNING,
             )
         except Exception as exc:  # a plugin bug must not take the notifier down
             return self._failed(title, channel.label, f"{type(exc).__name__}: {exc}")
-        if result:
+        if delivered:
             log.debug("%r delivered to %s", title, channel.label)
             return DeliveryResult(ok=True, label=channel.label)
-        return self._failed(title, channel.label, failure_reason(result))
+        return self._failed(title, channel.label, reason or "delivery failed")
 
     async def _send_mail(
         self,
@@ -200,8 +219,7 @@ class Deliverer:
         plain: str | None,
     ) -> DeliveryResult:
         if form == "html":
-            stripped = plain if plain is not None else html_to_text(body)  # type: ignore[no-untyped-call]
-            text, html = str(stripped), body
+            text, html = plain if plain is not None else _as_text(body), body
         else:
             text, html = body, None
         try:
@@ -225,13 +243,11 @@ class Deliverer:
         return DeliveryResult(ok=False, error=error, label=label)
 
 
-def form_of(channels: Channels, channel_id: str) -> Form:
-    """The form a channel's messages take: html for email, chat for other targets,
-    text on the console."""
-    target = channels.target(channel_id)
-    if target is None:
-        return "text"
-    return "html" if target_url(target, privacy=True).startswith(EMAIL_SCHEMES) else "chat"
+def _as_text(html: str) -> str:
+    """The text of the user's own HTML template, as Apprise would make it."""
+    from apprise.conversion import html_to_text  # imports Apprise: an email's text part only
+
+    return str(html_to_text(html))  # type: ignore[no-untyped-call]
 
 
 def check_channel_templates(
@@ -247,6 +263,8 @@ def check_channel_templates(
         if chosen.template:
             uses.setdefault(chosen.template, set())
             tags.setdefault(chosen.template, tag)
+    if channels is not None:
+        from monitor.notify.targets import form_of  # imports Apprise
     for channel in channels if channels is not None else ():
         picked = options_for(channel, options)
         # the console (no target) prints plain text, without templates
@@ -281,14 +299,6 @@ def smtp_reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "SMTP server did not answer in time"
     return f"SMTP: {exc}" if str(exc) else f"SMTP: {type(exc).__name__}"
-
-
-def failure_reason(result: AppriseResult) -> str:
-    """The warnings and errors Apprise logged during one failed call, in order."""
-    reasons = [e.message for e in result.logs() if e.level in {"WARNING", "ERROR", "CRITICAL"}]
-    if reasons:
-        return "; ".join(dict.fromkeys(r.strip() for r in reasons))
-    return f"delivery failed ({result.status.name.lower()})"
 
 
 def notify_test_alert(channel: Channel, now: datetime) -> Alert:

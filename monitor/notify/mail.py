@@ -22,8 +22,6 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from typing import Any
 
-from apprise.plugins.email import NotifyEmail
-
 __all__ = ["MailServer", "compose", "send_mail"]
 
 _SSL, _STARTTLS = "ssl", "starttls"  # Apprise's secure modes; anything else is plain SMTP
@@ -51,6 +49,8 @@ class MailServer:
     def of(cls, target: Any) -> MailServer | None:
         """The server of an Apprise email target; None when the target is not
         plain SMTP email or needs what only Apprise does (PGP)."""
+        from apprise.plugins.email import NotifyEmail  # where the targets are
+
         if not isinstance(target, NotifyEmail):
             return None
         if str(getattr(target, "pgp_mode", "no")).lower() not in ("no", "none", ""):

@@ -8,7 +8,7 @@ from urllib.parse import quote, unquote
 import pytest
 
 from monitor.errors import ConfigError
-from monitor.notify import load_channels
+from monitor.notify.channels import load_channels
 from monitor.notify.mail import MailServer
 
 # a value goes into the URL as written: what a URL cannot hold is percent-encoded

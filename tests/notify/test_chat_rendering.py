@@ -23,7 +23,8 @@ from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser
 
 from monitor.core.alerts import Alert, Channel
-from monitor.notify import Channels, Deliverer, load_channels
+from monitor.notify.channels import Channels, load_channels
+from monitor.notify.deliver import Deliverer
 from tests.notify.chatservices import ChatServices
 
 TITLE = "Warships <b>gather</b> near *Kinmen* [live] & more"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from monitor.config import ChannelOptions
 from monitor.core.alerts import Alert, Channel
-from monitor.notify import Channels, Deliverer, load_channels
+from monitor.notify.channels import Channels, load_channels
+from monitor.notify.deliver import Deliverer
 from monitor.notify.templates import render_alert, render_digest
 from tests.servers import SmtpSink
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ConfigError
-from monitor.notify import CONSOLE, Channels, load_channels
+from monitor.notify.channels import CONSOLE, Channels, load_channels
 
 MAIL = "mailto://newsmon:hunter2-secret@127.0.0.1:2525?from=newsmon@example.org&to=desk@example.org"
 CHAT = "json://127.0.0.1:8080/hook"

@@ -13,7 +13,8 @@ import pytest
 from monitor.config import ChannelOptions
 from monitor.core.alerts import Alert, Channel
 from monitor.errors import ConfigError
-from monitor.notify import CONSOLE, Channels, Deliverer, load_channels, send_test
+from monitor.notify.channels import CONSOLE, Channels, load_channels
+from monitor.notify.deliver import Deliverer, send_test
 from tests.servers import FROM_ADDR, TO_ADDR, SmtpSink, WebhookSink, text_of
 
 PUBLISHED = datetime(2024, 5, 1, 11, 55, tzinfo=UTC)

@@ -16,7 +16,8 @@ import pytest
 
 from monitor.config import ChannelOptions
 from monitor.core.alerts import Alert
-from monitor.notify import Channels, Deliverer, load_channels
+from monitor.notify.channels import Channels, load_channels
+from monitor.notify.deliver import Deliverer
 from monitor.notify.templatebook import TemplateBook
 from monitor.rules.rulebook import Rulebook
 from tests.servers import WebhookSink

@@ -1,0 +1,33 @@
+"""What the service's worker processes (the feed parsers, the Apprise sender) share.
+
+They are spawned, not forked: forking a process that runs an event loop and
+threads can copy held locks into the child. They leave Ctrl-C to the service,
+which stops them itself, and they end when the service ends, even by kill -9.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+
+
+def init_worker(parent: int) -> None:
+    """Run first in a worker process; ``parent`` is the service's pid."""
+    # Ctrl-C goes to the whole process group; the service stops its workers
+    # itself, so they should not die first with a traceback each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """Ask Linux to end this worker when the service dies, even by kill -9
+    (which gives the service no chance to stop its workers)."""
+    if not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:  # the service died before the request took effect
+        os._exit(0)
