@@ -97,11 +97,16 @@ def run(config: str | None) -> None:
     # collecting among them took a sixth of the start. The service turns it
     # back on once started (monitor.service.collect_again).
     gc.disable()
-    from monitor.service import run as run_service
+    from monitor.notify.sending import SendingProcess
 
     settings = _settings(config)
+    # Apprise's process reads the Apprise config while this one imports the rest
+    sending = SendingProcess(settings.apprise_config)
+    sending.start()
+    from monitor.service import run as run_service
+
     try:
-        asyncio.run(run_service(settings))
+        asyncio.run(run_service(settings, sending=sending))
     except NewsmonError as exc:
         _fail(exc)
 

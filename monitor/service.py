@@ -16,8 +16,8 @@ from monitor.core.outbox import send_timeout
 from monitor.errors import ConfigError
 from monitor.fetch.http import Fetcher
 from monitor.fetch.parse import FeedParser
-from monitor.notify.channels import load_channels
 from monitor.notify.deliver import Deliverer
+from monitor.notify.sending import SendingProcess
 from monitor.notify.templatebook import TemplateBook
 from monitor.pipeline import Stages
 from monitor.push.hub import HubClient
@@ -41,9 +41,21 @@ log = logging.getLogger("newsmon")
 DRAIN_TIMEOUT = 30.0
 
 
-async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until ``stop`` is set or SIGINT/SIGTERM arrives, then drain and return."""
-    stop = stop or asyncio.Event()
+async def run(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    sending: SendingProcess | None = None,
+) -> None:
+    """Run until ``stop`` is set or SIGINT/SIGTERM arrives, then drain and return.
+
+    Apprise lives in a process of its own (``sending``, which may be started
+    already): it reads the Apprise config while this process starts, and sends
+    the alerts (monitor.notify.sending)."""
+    async with sending or SendingProcess(settings.apprise_config) as started:
+        await _run(settings, stop or asyncio.Event(), started)
+
+
+async def _run(settings: Settings, stop: asyncio.Event, sending: SendingProcess) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -51,14 +63,6 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     # Channel and rule templates in one book, which the rule watcher keeps current.
     templates = TemplateBook()
     rulebook = Rulebook(settings.rules_dir, templates)  # fails fast on broken rules at start
-    channels = load_channels(settings.apprise_config).or_console()
-    logs.hide(channels.secrets)
-    deliverer = Deliverer(
-        channels,
-        options=settings.channels,
-        templates=templates,
-        timeout=send_timeout(timedelta(seconds=settings.alerts.lease)),
-    )
     store = await open_store(settings.storage)
     app = make_app(settings)
     lanes = make_lanes(app, settings)
@@ -75,6 +79,16 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             FeedParser() as parser,
             HubClient() as hub,
         ):
+            # as late as can be: the sending process reads it meanwhile
+            channels = (await sending.channels()).or_console()
+            logs.hide(channels.secrets)
+            deliverer = Deliverer(
+                channels,
+                sender=sending,
+                options=settings.channels,
+                templates=templates,
+                timeout=send_timeout(timedelta(seconds=settings.alerts.lease)),
+            )
             metrics = _metrics(settings, channels)  # None without web:
             stages = Stages.build(
                 settings,
