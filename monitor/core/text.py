@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import NamedTuple, cast
 
 __all__ = [
@@ -78,7 +78,6 @@ def _mark_ranges() -> str:
     )
 
 
-_MARKS = _mark_ranges()
 # Scripts without spaces between words: each character is a word.
 _UNSPACED = (
     "\u1100-\u11ff"  # Hangul Jamo
@@ -95,13 +94,22 @@ _UNSPACED = (
 )
 # Kana voicing marks, combining and halfwidth (ｶﾞ), belong to the kana before them.
 _KANA_MARKS = "\u3099\u309a\uff9e\uff9f"
-# One character of an unspaced script, or a run of letters and digits of the
-# others, with marks allowed after them; the big mark class is only tried where
-# a run of letters ends, which keeps scanning fast.
-_WORD = re.compile(
-    rf"[{_UNSPACED}][{_KANA_MARKS}{_MARKS}]*"
-    rf"|[^\W_{_UNSPACED}{_KANA_MARKS}]+(?:[{_MARKS}]+[^\W_{_UNSPACED}{_KANA_MARKS}]*)*"
-)
+
+
+@cache
+def _word() -> re.Pattern[str]:
+    """One character of an unspaced script, or a run of letters and digits of
+    the others, with marks allowed after them; the big mark class is only tried
+    where a run of letters ends, which keeps scanning fast. Made on first use:
+    the native words leave it to a few texts, and finding every mark takes a
+    twentieth of a second at start, in every process."""
+    marks = _mark_ranges()
+    return re.compile(
+        rf"[{_UNSPACED}][{_KANA_MARKS}{marks}]*"
+        rf"|[^\W_{_UNSPACED}{_KANA_MARKS}]+(?:[{marks}]+[^\W_{_UNSPACED}{_KANA_MARKS}]*)*"
+    )
+
+
 _IS_UNSPACED = re.compile(rf"[{_UNSPACED}]")
 _APOSTROPHES = frozenset("'\u2019")
 # Letters whose diacritic NFKD does not split off.
@@ -162,11 +170,11 @@ def tokenize(text: str) -> list[Token]:
     if len(lowered) == len(text):
         tokens = [
             Token(word if word.isascii() else _fold_unicode(word), *m.span())
-            for m in _WORD.finditer(lowered)
+            for m in _word().finditer(lowered)
             for word in (m.group(),)
         ]
     else:
-        tokens = [Token(fold(m.group()), *m.span()) for m in _WORD.finditer(text)]
+        tokens = [Token(fold(m.group()), *m.span()) for m in _word().finditer(text)]
     if not all(t.word for t in tokens):
         tokens = [t for t in tokens if t.word]
     if "'" in text or "’" in text:
@@ -284,7 +292,7 @@ def python_words(text: str) -> list[str]:
         elif _is_cjk_run(chunk):
             found.extend(chunk)
         else:
-            found.extend(w if w.isascii() else _fold_unicode(w) for w in _WORD.findall(chunk))
+            found.extend(w if w.isascii() else _fold_unicode(w) for w in _word().findall(chunk))
     return found if all(found) else [word for word in found if word]
 
 
@@ -317,7 +325,7 @@ def python_word_spans(text: str, count: int | None = None) -> list[tuple[int, in
     if "'" not in text and "\u2019" not in text and len(lowered) == len(text):
         # tokenize()'s own regex (CJK a character a word); with as many words
         # as words() finds, tokenize() dropped none of these (none folds away)
-        spans = [m.span() for m in _WORD.finditer(lowered)]
+        spans = [m.span() for m in _word().finditer(lowered)]
         if len(spans) == (len(python_words(text)) if count is None else count):
             return spans
     return [(t.start, t.end) for t in tokenize(text)]
@@ -351,7 +359,7 @@ def _run_tokens(run: str) -> list[Token]:
         return [Token(ch, i, i + 1) for i, ch in enumerate(run)]
     return [
         Token(word if word.isascii() else _fold_unicode(word), *m.span())
-        for m in _WORD.finditer(run)
+        for m in _word().finditer(run)
         for word in (m.group(),)
     ]
 
