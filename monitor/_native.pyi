@@ -1,5 +1,5 @@
-# The native module's interface (native/src/lib.rs): see monitor/core/text.py
-# and monitor/core/rules/scanning.py for what uses it and how.
+# The native module's interface (native/src/lib.rs): see monitor/core/text.py,
+# monitor/core/rules/scanning.py and monitor/core/stories.py for what uses it and how.
 
 from collections.abc import Collection, Iterator
 
@@ -7,6 +7,11 @@ UNIDATA_VERSION: str
 
 def stream(text: str) -> str | None: ...
 def spans(text: str) -> list[tuple[int, int]] | None: ...
+
+# monitor/core/stories.py: values as little-endian u32 bytes
+def minhash(hashes: bytes, a: bytes, b: bytes) -> bytes: ...
+def agreement(x: bytes, y: bytes) -> int: ...
+def band_keys(values: bytes) -> list[int]: ...
 
 class Hits(Collection[tuple[int, int, int]]):
     def __len__(self) -> int: ...

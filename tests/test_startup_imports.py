@@ -2,7 +2,7 @@
 
 Every module imported is start-up time (``newsmon run`` spends most of the
 time before its first feed request importing): the service's own process
-never parses, needs numpy only once it compares stories, and needs neither
+never parses or sends through Apprise, compares stories without numpy, and needs neither
 Kafka's admin client (embedded mode) nor aiohttp's server (without WebSub);
 a parser process needs no HTTP client, and no command line either (it imports
 monitor.cli again when the service runs as the console script ``newsmon``).
@@ -32,11 +32,22 @@ def loaded_after(code: str, modules: tuple[str, ...]) -> list[str]:
 
 
 def test_the_service_starts_without_what_it_needs_later_or_never() -> None:
-    # numpy: for the first story compared; the rest: only in other processes or modes
-    later = ("numpy", "aiohttp.web", "aiokafka.admin", "feedparser", "feedparser_rs")
+    # only in other processes (Apprise sends from its own, feeds parse in theirs) or modes
+    later = ("apprise", "requests", "aiohttp.web", "aiokafka.admin", "feedparser", "feedparser_rs")
     later += ("sqlalchemy.dialects.postgresql",)  # the default store is SQLite
     later += ("prometheus_client",)  # /metrics: with web: only
     assert loaded_after("import monitor.service, monitor.store.sql", later) == []
+
+
+def test_stories_are_compared_without_numpy() -> None:
+    # signatures, their keys and the comparisons are native (numpy stays out of
+    # the service: a tenth of a second at the first story, and 6 MB)
+    compare = "from monitor.core import stories as s\n"
+    compare += "a = s.signature('Warships gather in the Taiwan Strait', 'Chinese warships')\n"
+    compare += "b = s.StorySignature.from_bytes(a.to_bytes())\n"
+    compare += "assert s.NATIVE_MINHASH and s.story_keys(a, 'https://x.example/1').bands\n"
+    compare += "assert s.best_story(a, None, [s.StoryCandidate('x', b, '', None)]) == 'x'"
+    assert loaded_after(compare, ("numpy",)) == []
 
 
 def test_metrics_are_made_and_their_library_imported_only_with_web_on() -> None:

@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import random
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,8 +70,15 @@ from typing import TYPE_CHECKING
 
 from monitor.core.text import words
 
-# numpy is imported where a signature is made or compared, not with the module:
-# the service imports this at start, and numpy is a tenth of a second of it.
+try:
+    # The arithmetic in Rust (native/src/minhash.rs), when built: the service
+    # then never imports numpy, a tenth of a second and 6 MB of it.
+    from monitor import _native
+
+    NATIVE_MINHASH = hasattr(_native, "minhash")
+except ImportError:  # not built (a checkout run in place): numpy does it
+    NATIVE_MINHASH = False
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -135,37 +143,51 @@ def shingles(title: str, summary: str) -> frozenset[str]:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class StorySignature:
-    """A MinHash of a story's shingles: ``num_perm`` 32-bit values.
+    """A MinHash of a story's shingles: ``num_perm`` 32-bit values, kept as
+    little-endian bytes (as the store keeps them).
 
     ``size`` is the number of distinct shingles; a signature of size 0 (no
     words worth comparing) is similar to nothing, not even to itself.
     """
 
-    hashvalues: npt.NDArray[np.uint32]
+    values: bytes
     size: int
 
     @property
+    def hashvalues(self) -> npt.NDArray[np.uint32]:
+        """The values as a read-only numpy array (for tools and tests: it imports numpy)."""
+        import numpy as np
+
+        return np.frombuffer(self.values, dtype="<u4")
+
+    @property
     def num_perm(self) -> int:
-        return len(self.hashvalues)
+        return len(self.values) // 4
 
     @property
     def empty(self) -> bool:
         return self.size == 0
 
-    def jaccard(self, other: StorySignature) -> float:
-        """The MinHash estimate of the Jaccard similarity of the two shingle sets."""
+    def agreement(self, other: StorySignature) -> int:
+        """How many of the two signatures' values are equal, position by position."""
         if other.num_perm != self.num_perm:
             raise ValueError(f"cannot compare signatures of {self.num_perm} and {other.num_perm}")
+        if NATIVE_MINHASH:
+            return _native.agreement(self.values, other.values)
+        # equal 4-byte values are equal in any byte order
+        ours, theirs = memoryview(self.values).cast("I"), memoryview(other.values).cast("I")
+        return sum(p == q for p, q in zip(ours, theirs, strict=True))
+
+    def jaccard(self, other: StorySignature) -> float:
+        """The MinHash estimate of the Jaccard similarity of the two shingle sets."""
+        equal = self.agreement(other)  # (raises for signatures of different widths)
         if self.empty or other.empty:
             return 0.0
-        import numpy as np
-
-        return int(np.count_nonzero(self.hashvalues == other.hashvalues)) / self.num_perm
+        return equal / self.num_perm
 
     def to_bytes(self) -> bytes:
         """Version byte, shingle count, then the values (all little-endian)."""
-        values = self.hashvalues.astype("<u4", copy=False).tobytes()
-        return _HEADER.pack(SIGNATURE_VERSION, self.size) + values
+        return _HEADER.pack(SIGNATURE_VERSION, self.size) + self.values
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StorySignature:
@@ -178,25 +200,19 @@ class StorySignature:
             raise ValueError(
                 f"story signature version {version}, expected {SIGNATURE_VERSION}: recompute it"
             )
-        import numpy as np
-
-        values = np.frombuffer(data, dtype="<u4", offset=_HEADER.size).astype(np.uint32)
-        return cls._of(values, size)
+        return cls(bytes(data[_HEADER.size :]), size)
 
     @classmethod
     def _of(cls, values: npt.NDArray[np.uint32], size: int) -> StorySignature:
-        values.flags.writeable = False
-        return cls(values, size)
+        return cls(values.astype("<u4").tobytes(), size)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, StorySignature):
             return NotImplemented
-        import numpy as np
-
-        return self.size == other.size and bool(np.array_equal(self.hashvalues, other.hashvalues))
+        return self.size == other.size and self.values == other.values
 
     def __hash__(self) -> int:
-        return hash((self.size, self.hashvalues.tobytes()))
+        return hash((self.size, self.values))
 
     def __repr__(self) -> str:
         return f"StorySignature(num_perm={self.num_perm}, size={self.size})"
@@ -206,25 +222,24 @@ class StorySignature:
 _FMIX = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
 
 
-@lru_cache(maxsize=1)
-def _fmix() -> tuple[np.uint32, ...]:
-    import numpy as np
-
-    return tuple(np.uint32(value) for value in _FMIX)
-
-
 @lru_cache(maxsize=8)
-def _permutations(num_perm: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+def _permutations(num_perm: int) -> tuple[bytes, bytes]:
     """The affine permutations ``a * h + b`` (mod 2^32, ``a`` odd) every
-    signature of this width shares, drawn as datasketch 2 draws them for its
-    "affine32" scheme from the seed (numpy's legacy RandomState, whose stream
-    never changes)."""
-    import numpy as np
-
-    gen = np.random.RandomState(_SEED)
-    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
-    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
-    return a, b
+    signature of this width shares, as little-endian bytes: drawn as
+    datasketch 2 draws them for its "affine32" scheme from the seed, by numpy's
+    legacy RandomState, whose stream never changes. That is Mersenne Twister
+    seeded with ``init_genrand``, each ``randint`` of a power-of-two range a
+    32-bit draw masked to it: Python's own Mersenne Twister, put in that state,
+    draws the same (tests/core/test_stories.py holds the two to each other)."""
+    state = [_SEED]
+    for i in range(1, 624):
+        last = state[-1]
+        state.append((1812433253 * (last ^ (last >> 30)) + i) & 0xFFFFFFFF)
+    twister = random.Random()
+    twister.setstate((3, (*state, 624), None))
+    a = [((twister.getrandbits(32) & 0x7FFFFFFF) * 2 + 1) & 0xFFFFFFFF for _ in range(num_perm)]
+    b = [twister.getrandbits(32) for _ in range(num_perm)]
+    return struct.pack(f"<{num_perm}I", *a), struct.pack(f"<{num_perm}I", *b)
 
 
 def signature(title: str, summary: str, *, num_perm: int = DEFAULT_NUM_PERM) -> StorySignature:
@@ -236,27 +251,35 @@ def signature(title: str, summary: str, *, num_perm: int = DEFAULT_NUM_PERM) -> 
     shingles' UTF-8 bytes (tests/core/test_stories.py holds the two to each
     other): each shingle's SHA-1, its first four bytes little-endian, mixed by
     MurmurHash3's finaliser, then through every permutation; the minimum of
-    each. Made here in a few lines of numpy because importing datasketch
-    brings scipy, some 45 MB of a service's memory.
+    each. Made here in a few lines (of Rust, or numpy) because importing
+    datasketch brings scipy, some 45 MB of a service's memory.
     """
     if num_perm < 1:
         raise ValueError(f"num_perm must be positive, not {num_perm}")
-    import numpy as np
-
     found = shingles(title, summary)
     if not found:
-        return StorySignature._of(np.full(num_perm, _MAX_HASH, dtype=np.uint32), 0)
+        return StorySignature(_MAX_HASH.to_bytes(4, "little") * num_perm, 0)
     digests = b"".join(hashlib.sha1(s.encode("utf-8")).digest()[:4] for s in found)  # noqa: S324
+    a, b = _permutations(num_perm)
+    if NATIVE_MINHASH:
+        return StorySignature(_native.minhash(digests, a, b), len(found))
+    return StorySignature(_numpy_minhash(digests, a, b), len(found))
+
+
+def _numpy_minhash(digests: bytes, a: bytes, b: bytes) -> bytes:
+    """``_native.minhash`` in numpy."""
+    import numpy as np
+
     hv = np.frombuffer(digests, dtype="<u4").astype(np.uint32).reshape(-1, 1)
-    s1, m1, s2, m2, s3 = _fmix()
+    s1, m1, s2, m2, s3 = (np.uint32(value) for value in _FMIX)
     hv ^= hv >> s1
     hv *= m1
     hv ^= hv >> s2
     hv *= m2
     hv ^= hv >> s3
-    a, b = _permutations(num_perm)
-    values: npt.NDArray[np.uint32] = (hv * a + b).min(axis=0)
-    return StorySignature._of(values, len(found))
+    pa, pb = (np.frombuffer(p, dtype="<u4").astype(np.uint32) for p in (a, b))
+    values: npt.NDArray[np.uint32] = (hv * pa + pb).min(axis=0)
+    return values.astype("<u4").tobytes()
 
 
 def _timestamp(at: datetime, name: str) -> float:
@@ -295,26 +318,34 @@ def story_keys(sig: StorySignature, link: str | None) -> StoryKeys:
     """The keys of an item with this signature and canonical link."""
     bands: tuple[int, ...] = ()
     if not sig.empty:
-        import numpy as np
-
-        golden = np.uint64(_GOLDEN)
-        mix0, mix1 = (np.uint64(m) for m in _MIX)
-        values = sig.hashvalues.astype(np.uint64)
-        end = len(values) // 2 * 2
-        pairs = (values[0:end:2] << np.uint64(32)) | values[1:end:2]
-        # the band's number in, then splitmix64's finaliser: the same pair of
-        # values in two bands makes two unrelated keys
-        x = pairs + np.arange(1, len(pairs) + 1, dtype=np.uint64) * golden
-        x ^= x >> np.uint64(30)
-        x *= mix0
-        x ^= x >> np.uint64(27)
-        x *= mix1
-        x ^= x >> np.uint64(31)
-        bands = tuple((x >> np.uint64(32)).astype(np.uint32).view(np.int32).tolist())
+        bands = tuple(
+            _native.band_keys(sig.values) if NATIVE_MINHASH else _numpy_band_keys(sig.values)
+        )
     if not link:
         return StoryKeys(bands, None)
     digest = hashlib.blake2b(link.encode("utf-8"), digest_size=4, person=b"newsmon-link")
     return StoryKeys(bands, int.from_bytes(digest.digest(), "little", signed=True))
+
+
+def _numpy_band_keys(data: bytes) -> list[int]:
+    """``_native.band_keys`` in numpy."""
+    import numpy as np
+
+    golden = np.uint64(_GOLDEN)
+    mix0, mix1 = (np.uint64(m) for m in _MIX)
+    values = np.frombuffer(data, dtype="<u4").astype(np.uint64)
+    end = len(values) // 2 * 2
+    pairs = (values[0:end:2] << np.uint64(32)) | values[1:end:2]
+    # the band's number in, then splitmix64's finaliser: the same pair of
+    # values in two bands makes two unrelated keys
+    x = pairs + np.arange(1, len(pairs) + 1, dtype=np.uint64) * golden
+    x ^= x >> np.uint64(30)
+    x *= mix0
+    x ^= x >> np.uint64(27)
+    x *= mix1
+    x ^= x >> np.uint64(31)
+    keys: list[int] = (x >> np.uint64(32)).astype(np.uint32).view(np.int32).tolist()
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,10 +384,7 @@ def best_story(
     ]
     if not comparable:
         return None
-    import numpy as np
-
-    values = np.stack([c.signature.hashvalues for c in comparable])
-    equal = np.count_nonzero(values == sig.hashvalues, axis=1)
+    equal = [sig.agreement(c.signature) for c in comparable]
     ordered = sorted(range(len(comparable)), key=lambda i: (-int(equal[i]), comparable[i].seen_at))
     best = ordered[0]
     # equal values needed out of num_perm; the epsilon keeps 0.3 * 100 at 30

@@ -4,7 +4,8 @@
 //! other text the functions return None and Python takes its own path.
 //!
 //! And the matcher's automaton, which scans those words where they are made,
-//! without handing them to Python and back first.
+//! without handing them to Python and back first; and the story signatures'
+//! arithmetic (minhash.rs).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -16,6 +17,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyIterator, PyList, PySet, PyString};
 
 mod eval;
+mod minhash;
 mod table;
 
 const SEP: u32 = 0;
@@ -352,6 +354,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("UNIDATA_VERSION", table::UNIDATA_VERSION)?;
     m.add_function(wrap_pyfunction!(stream, m)?)?;
     m.add_function(wrap_pyfunction!(spans, m)?)?;
+    m.add_function(wrap_pyfunction!(minhash::minhash, m)?)?;
+    m.add_function(wrap_pyfunction!(minhash::agreement, m)?)?;
+    m.add_function(wrap_pyfunction!(minhash::band_keys, m)?)?;
     m.add_class::<Automaton>()?;
     m.add_class::<Hits>()?;
     m.add_class::<eval::Rules>()?;
