@@ -216,8 +216,10 @@ def _is_tracking(param: str) -> bool:
 
 
 # A link urljoin would give back as it is (most are): skip its two parses. A
-# ";" can end a path's empty parameters, which urljoin drops.
-_ABSOLUTE = re.compile(r"https?://[^/;]+/[^;]*\Z", re.IGNORECASE)
+# ";" can end a path's empty parameters, which urljoin drops; a link with no
+# host ("https://?x") is relative to the base for urljoin; the odd authorities
+# (user names, IPv6 literals, ports that are not numbers) go through it too.
+_ABSOLUTE = re.compile(r"https?://[^/;?#:@\[\]]+(?::\d{1,5})?/[^;]*\Z", re.IGNORECASE)
 
 
 def canonical_link(url: str, base: str | None = None) -> str:
@@ -233,7 +235,7 @@ def canonical_link(url: str, base: str | None = None) -> str:
     if not url:
         return ""
     if base and not _ABSOLUTE.match(url):
-        url = urljoin(base.strip(), url)
+        url = urljoin(base.strip(), url).strip()  # ("/ ;": its ";" dropped, a space left)
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -227,6 +227,9 @@ _URLS = st.lists(_URL_PARTS, max_size=6).map("".join)
 )
 @example("http://h/b;", "http://h/x;y/")  # urljoin drops the empty parameters
 @example("HTTPS://Host:443/a/../b?utm_source=x&q", "https://news.example.org/feeds/a.xml")
+@example("https://?http://", "https://news.example.org/feeds/a.xml")  # no host: relative
+@example("HTTP://Host:80http://", "http://h/x;y/")  # not a port: the link is kept as it is
+@example("/ ;", "https://news.example.org/feeds/a.xml")  # joined, then stripped
 def test_canonical_link_resolves_as_urljoin(url: str, base: str) -> None:
     assume(url.strip())  # an empty link is no link, not the base
     assert canonical_link(url, base) == canonical_link(urljoin(base, url.strip()))
