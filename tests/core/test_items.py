@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import pickle
 import subprocess
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -341,3 +344,23 @@ def test_core_imports_no_io_libraries() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert out.stdout.strip() == "[]"
+
+
+@given(
+    st.builds(
+        Item,
+        fingerprint=st.text(),
+        feed=st.text(),
+        feed_title=st.text(),
+        title=st.text(),
+        summary=st.text(),
+        content=st.text(),
+        link=st.text(),
+        published=st.none() | st.datetimes(timezones=st.just(UTC)),
+    )
+)
+def test_an_item_comes_back_whole_from_a_parser_process(item: Item) -> None:
+    # the parser processes hand items back pickled (Item.__reduce__)
+    again = pickle.loads(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+    assert again == item and type(again) is Item
+    assert dataclasses.astuple(again) == dataclasses.astuple(item)
