@@ -20,6 +20,7 @@ feed had (``monitor.fetch.poll``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -80,7 +81,8 @@ class Fetching:
         self.rng = rng or random.Random()
         self.bounds = bounds or IntervalBounds()
         self.observer = observer
-        self._polling: set[str] = set()  # feeds this process is polling right now
+        # feeds this process is polling right now: each one's poll, set when it ends
+        self._polling: dict[str, asyncio.Event] = {}
         # the document each feed's last poll read: the same one again is not parsed
         self._readings: dict[str, Reading] = {}
         # WebSub (monitor.pipeline.pushing), set by Stages.build when it is on
@@ -93,9 +95,15 @@ class Fetching:
             feed = await self.feeds.find(request.url)
         if feed is None:  # removed since it was scheduled
             return
-        if feed.url in self._polling:
-            return
-        self._polling.add(feed.url)
+        while (polling := self._polling.get(feed.url)) is not None:
+            if request.until is None:  # embedded: the poll under way is this one's
+                return
+            # On Kafka a request of an earlier claim, handed on again after a
+            # rebalance, may be under way: once it ends, take_poll says whether
+            # this claim is still to be polled. Dropped, its lease would keep
+            # the feed unpolled until it ran out.
+            await polling.wait()
+        polling = self._polling[feed.url] = asyncio.Event()
         try:
             if request.until is not None and not await self.store.take_poll(
                 feed.url, request.until
@@ -114,7 +122,8 @@ class Fetching:
             if reading is not None:  # only now: its items are safe on their way
                 self._readings[feed.url] = reading
         finally:
-            self._polling.discard(feed.url)
+            del self._polling[feed.url]
+            polling.set()
 
     async def poll(
         self, feed: Feed, state: FeedState
