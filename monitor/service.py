@@ -79,7 +79,7 @@ async def _run(settings: Settings, stop: asyncio.Event, sending: SendingProcess)
             FeedParser() as parser,
             HubClient() as hub,
         ):
-            # as late as can be: the sending process reads it meanwhile
+            # the channels, read by the sending process meanwhile: waited for as late as can be
             channels = (await sending.channels()).or_console()
             logs.hide(channels.secrets)
             deliverer = Deliverer(

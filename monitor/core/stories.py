@@ -230,7 +230,7 @@ def _permutations(num_perm: int) -> tuple[bytes, bytes]:
     legacy RandomState, whose stream never changes. That is Mersenne Twister
     seeded with ``init_genrand``, each ``randint`` of a power-of-two range a
     32-bit draw masked to it: Python's own Mersenne Twister, put in that state,
-    draws the same (tests/core/test_stories.py holds the two to each other)."""
+    draws the same (tests/core/test_stories_native.py holds the two to each other)."""
     state = [_SEED]
     for i in range(1, 624):
         last = state[-1]

@@ -119,17 +119,13 @@ class Deliverer:
         self._timeout = timeout  # seconds for one delivery, retries inside Apprise included
         self._console = console  # None: sys.stdout at the time of printing
         self._templates: dict[str, str] = {}  # channel id -> its template's path
-        routes = sender.routes
-        self._forms: dict[str, Form] = {
-            c.id: routes[c.id].form if c.id in routes else "text" for c in channels
-        }
         for channel in channels:
-            if channel.id not in routes:
+            if channel.id not in sender.routes:
                 continue
             chosen = options_for(channel, options or {})
             if chosen is not None and chosen.template:
                 # raises ConfigError naming file and line: a broken template stops the start
-                self.templates.add(chosen.template, self._forms[channel.id])
+                self.templates.add(chosen.template, self._form(channel.id))
                 self._templates[channel.id] = chosen.template
 
     def knows(self, channel_id: str) -> bool:
@@ -143,10 +139,8 @@ class Deliverer:
         """One alert to its channel; ``sources`` are the other feeds that carried its story."""
         channel = self.channels.get(alert.channel)
         if channel is None:
-            return self._failed(
-                alert.title, alert.channel, "channel is no longer in the Apprise config"
-            )
-        form = self._forms[channel.id]
+            return self._failed(alert.title, alert.channel, GONE)
+        form = self._form(channel.id)
         # a rule's own template wins over the channel's
         path = alert.template or self._templates.get(channel.id)
         template = self.templates.text(path) if path else None
@@ -170,7 +164,7 @@ class Deliverer:
         channel = self.channels.get(channel_id)
         if channel is None:
             return self._failed("digest", channel_id, GONE)
-        form = self._forms[channel.id]
+        form = self._form(channel.id)
         body = render_digest(alerts, form, sources=sources)
         plain = render_digest(alerts, "text", sources=sources) if form == "html" else None
         return await self._send(channel, digest_title(alerts), body, form, plain)
@@ -230,6 +224,11 @@ class Deliverer:
             return self._failed(title, channel.label, smtp_reason(exc))
         log.debug("%r delivered to %s", title, channel.label)
         return DeliveryResult(ok=True, label=channel.label)
+
+    def _form(self, channel_id: str) -> Form:
+        """The form of the channel's messages: its route's, plain text on the console."""
+        route = self._sender.routes.get(channel_id)
+        return route.form if route is not None else "text"
 
     def _print(self, title: str, body: str) -> None:
         out = self._console or sys.stdout
