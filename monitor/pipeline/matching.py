@@ -46,7 +46,7 @@ class _Recorded(NamedTuple):
     item: Item
     fired: list[Fired]
     alerts: list[Alert]
-    story: StoryEntry
+    story: StoryEntry | None  # None: seen before, so not recorded again
     plans: dict[str, Plan]
     ids: dict[str, int]  # the new outbox rows, by channel
 
@@ -140,19 +140,32 @@ class Matching:
         self, firing: Sequence[tuple[Item, list[Fired]]]
     ) -> list[PendingAlert]:
         """The firing items in one serialized step: each joins its story and its
-        alerts are planned and enqueued, seeing the ones before it."""
+        alerts are planned and enqueued, seeing the ones before it. What every
+        item writes (seen, its text, its story) is written for all at once."""
         recorded: list[_Recorded] = []
         async with self.store.serialized() as unit:
             # The time is read inside the step: the steps run one after another,
             # so what an earlier one leased to send now (until its now + the
             # lease) is within this one's count of alerts going out.
             now = self.clock()
+            new = await unit.mark_seen([item for item, _ in firing], now)
+            stories = self.stories.step(unit, now)
+            kept: list[tuple[Item, StoryEntry | None]] = []
+            taken: set[str] = set()
             for item, fired in firing:
+                if item.fingerprint in taken:  # twice in the batch: its alerts are on their way
+                    continue
+                taken.add(item.fingerprint)
+                if item.fingerprint not in new:  # seen before
+                    recorded.append(_Recorded(item, fired, [], None, {}, {}))
+                    continue
                 alerts = alerts_for(item, fired, self.channels)
-                story = await self.stories.assign(item, now, unit)
+                joins = await stories.assign(item)
                 plans = await self.dispatcher.plan(alerts, fired, now, self.lease, unit)
-                ids = await unit.record_item(item, alerts, now, story=story, plans=plans)
-                recorded.append(_Recorded(item, fired, alerts, story, plans, ids))
+                ids = await unit.enqueue(item, alerts, now, story_id=joins.story_id, plans=plans)
+                kept.append((item, joins))
+                recorded.append(_Recorded(item, fired, alerts, joins, plans, ids))
+            await unit.keep(kept, now)
         if any(r.ids for r in recorded):
             for listener in self.on_recorded:
                 listener()
@@ -163,6 +176,7 @@ class Matching:
                 # send whatever of this item is still pending, now.
                 pending += await self.store.unsettled_for(item.fingerprint)
                 continue
+            assert story is not None  # recorded now
             joined = story.story_id != item.fingerprint
             log.info(
                 "match: %s — %s%s",

@@ -76,6 +76,30 @@ class StoreUnit(Protocol):
     ) -> dict[str, int]:
         """``Store.record_item``, in this transaction."""
 
+    # ``record_item`` in three steps, so that a batch of firing items takes a
+    # statement or two for what every item writes (matching's serialized step)
+
+    async def mark_seen(self, items: Sequence[Item], now: datetime) -> set[str]:
+        """Mark ``items`` seen, and return the fingerprints of those not seen
+        before (an item twice in ``items`` among them once): the ones to record.
+        An item seen before is left as it is."""
+
+    async def enqueue(
+        self,
+        item: Item,
+        alerts: Sequence[Alert],
+        now: datetime,
+        *,
+        story_id: str,
+        plans: Mapping[str, Plan],
+    ) -> dict[str, int]:
+        """Put a new item's alerts in the outbox as ``Store.record_item`` does,
+        for the story ``story_id``: the new ids by channel."""
+
+    async def keep(self, entries: Sequence[tuple[Item, StoryEntry | None]], now: datetime) -> None:
+        """Keep the new items' texts, and add each to its story and the story
+        index (``story_candidates``), as ``Store.record_item`` does."""
+
     async def replan(self, alert_id: int, plan: Plan) -> None:
         """Put an undelivered alert back as planned again: held until
         ``plan.not_before``, or into the digest due at ``plan.digest_due``."""

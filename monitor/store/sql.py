@@ -534,35 +534,15 @@ class SqlStore(ActivityReads):
         plans: Mapping[str, Plan] | None = None,
         within: AsyncConnection | None = None,
     ) -> dict[str, int]:
-        """See ``Store.record_item``."""
-        strays = [a.key for a in alerts if a.fingerprint != item.fingerprint]
-        if strays:
-            raise ValueError(f"alerts {strays} are not about item {item.fingerprint}")
-        story_id = story.story_id if story is not None else item.fingerprint
-        plans = plans or {}
-        ids: dict[str, int] = {}
+        """See ``Store.record_item``: ``SqlUnit``'s three steps, for one item."""
+        _check_about(item, alerts)
         async with self._within(within, write=True) as conn:
-            if (await conn.execute(self._first_seen, _seen_row(item, now))).first() is None:
-                return ids  # seen before: this is a redelivery or a restart
-            await conn.execute(self._keep_text, _text_row(item, now))
-            if story is not None:
-                await self._story_item(conn, item, story, now)
-            # in channel order, so concurrent copies of a story lock rows alike
-            for alert in sorted(alerts, key=lambda a: a.channel):
-                plan = plans.get(alert.channel)
-                row = {
-                    "fingerprint": alert.fingerprint,
-                    "channel": alert.channel,
-                    "payload": alert.to_json(),
-                    "created_at": now,
-                    "attempts": 0,
-                    "next_attempt_at": plan.not_before if plan else now,
-                    "story": story_id,
-                    "digest_due": plan.digest_due if plan else None,
-                }
-                new_id = (await conn.execute(self._enqueue, row)).scalar_one_or_none()
-                if new_id is not None:
-                    ids[alert.channel] = int(new_id)
+            unit = SqlUnit(self, conn)
+            if not await unit.mark_seen([item], now):
+                return {}  # seen before: this is a redelivery or a restart
+            story_id = story.story_id if story is not None else item.fingerprint
+            ids = await unit.enqueue(item, alerts, now, story_id=story_id, plans=plans or {})
+            await unit.keep([(item, story)], now)
         return ids
 
     async def record_quiet(self, items: Sequence[Item], now: datetime) -> None:
@@ -579,30 +559,6 @@ class SqlStore(ActivityReads):
             else:  # executemany: SQLAlchemy pages the rows
                 await conn.execute(self._mark_seen, marks)
                 await conn.execute(self._keep_text, texts)
-
-    async def _story_item(
-        self, conn: AsyncConnection, item: Item, story: StoryEntry, now: datetime
-    ) -> None:
-        """The item joins its story, and the story index under its keys."""
-        keys = _filed_under(story.signature, item.link)
-        item_key = story_item_key(item.fingerprint, now) if keys else None
-        row = {
-            "fingerprint": item.fingerprint,
-            "story": story.story_id,
-            "signature": story.signature,
-            "link": item.link,
-            "feed_title": item.feed_title or item.feed,
-            "title": item.title,
-            "seen_at": now,
-            "item_key": item_key,
-        }
-        # filed only with the row that pruning will find them by
-        if (await conn.execute(self._add_story_item, row)).first() is not None and keys:
-            rows = [{"band": key, "item_key": item_key} for key in keys]
-            if self._driver_rows is not None:
-                await self._driver_rows[2].insert(conn, rows)
-            else:
-                await conn.execute(self._file_bands, rows)
 
     async def reported_stories(self, since: datetime, sources: int = 2) -> list[str]:
         first = func.min(story_items.c.seen_at)
@@ -1329,6 +1285,12 @@ def _text_row(item: Item, now: datetime) -> dict[str, Any]:
     }
 
 
+def _check_about(item: Item, alerts: Sequence[Alert]) -> None:
+    strays = [a.key for a in alerts if a.fingerprint != item.fingerprint]
+    if strays:
+        raise ValueError(f"alerts {strays} are not about item {item.fingerprint}")
+
+
 def _check_kind(kind: str) -> None:
     if kind not in MESSAGE_KINDS:
         raise ValueError(f"message kind {kind!r}: expected one of {sorted(MESSAGE_KINDS)}")
@@ -1429,6 +1391,82 @@ class SqlUnit:
         return await self._store.record_item(
             item, alerts, now, story=story, plans=plans, within=self._conn
         )
+
+    async def mark_seen(self, items: Sequence[Item], now: datetime) -> set[str]:
+        rows = [_seen_row(item, now) for item in items]
+        if not rows:
+            return set()
+        # one statement: the rows not inserted (seen before, or twice here) come back as none
+        return {row.fingerprint for row in await self._conn.execute(self._store._first_seen, rows)}
+
+    async def enqueue(
+        self,
+        item: Item,
+        alerts: Sequence[Alert],
+        now: datetime,
+        *,
+        story_id: str,
+        plans: Mapping[str, Plan],
+    ) -> dict[str, int]:
+        _check_about(item, alerts)
+        ids: dict[str, int] = {}
+        # in channel order, so concurrent copies of a story lock rows alike
+        for alert in sorted(alerts, key=lambda a: a.channel):
+            plan = plans.get(alert.channel)
+            row = {
+                "fingerprint": alert.fingerprint,
+                "channel": alert.channel,
+                "payload": alert.to_json(),
+                "created_at": now,
+                "attempts": 0,
+                "next_attempt_at": plan.not_before if plan else now,
+                "story": story_id,
+                "digest_due": plan.digest_due if plan else None,
+            }
+            new_id = (await self._conn.execute(self._store._enqueue, row)).scalar_one_or_none()
+            if new_id is not None:
+                ids[alert.channel] = int(new_id)
+        return ids
+
+    async def keep(self, entries: Sequence[tuple[Item, StoryEntry | None]], now: datetime) -> None:
+        if not entries:
+            return
+        store, conn = self._store, self._conn
+        texts = [_text_row(item, now) for item, _ in entries]
+        if store._driver_rows is not None:
+            await store._driver_rows[1].insert(conn, texts)
+        else:
+            await conn.execute(store._keep_text, texts)
+        story_rows, filed = [], {}
+        for item, story in entries:
+            if story is None:
+                continue
+            keys = _filed_under(story.signature, item.link)
+            item_key = story_item_key(item.fingerprint, now) if keys else None
+            story_rows.append(
+                {
+                    "fingerprint": item.fingerprint,
+                    "story": story.story_id,
+                    "signature": story.signature,
+                    "link": item.link,
+                    "feed_title": item.feed_title or item.feed,
+                    "title": item.title,
+                    "seen_at": now,
+                    "item_key": item_key,
+                }
+            )
+            filed[item.fingerprint] = [{"band": key, "item_key": item_key} for key in keys]
+        if not story_rows:
+            return
+        added = await conn.execute(store._add_story_item, story_rows)
+        # filed only with the row that pruning will find them by
+        bands = [band for row in added for band in filed[row.fingerprint]]
+        if not bands:
+            return
+        if store._driver_rows is not None:
+            await store._driver_rows[2].insert(conn, bands)
+        else:
+            await conn.execute(store._file_bands, bands)
 
     async def replan(self, alert_id: int, plan: Plan) -> None:
         stmt = (

@@ -104,6 +104,10 @@ async def test_one_batch_with_copies_of_a_story_alerts_once_and_keeps_the_rate_l
     assert sent[0].alert.title == STORY[0]
     assert len({p.story for p in sent}) == 3
     assert await unseen(storage_url, [i.fingerprint for i in batch]) == set()
+    # the later copies joined the story the first began, earlier in the batch
+    store = stages[1]
+    sources = await store.story_sources(sent[0].story or "")
+    assert sorted(s.link for s in sources) == sorted(c.link for c in copies)
     # a second delivery of the same batch (a redelivery) sends nothing new
     again = await matching.match_all(batch)
     assert {p.id for p in again} <= {p.id for p in sent}
@@ -121,3 +125,14 @@ async def test_a_batch_and_the_same_items_one_by_one_alert_alike(
     one_by_one = [p for it in alone for p in await matching.match_all([it])]
     assert [p.alert.title for p in together] == [t for t, _ in OTHERS[:2]]
     assert [p.alert.title for p in one_by_one] == [t for t, _ in OTHERS[2:3]]  # 3 an hour
+
+
+async def test_an_item_twice_in_a_batch_alerts_once_and_is_recorded_once(
+    stages: tuple[Stages, Store], storage_url: str
+) -> None:
+    matching, store = stages[0].matching, stages[1]
+    first = item(1, *OTHERS[0])
+    sent = await matching.match_all([first, item(2, *QUIET[0]), first])
+    assert [p.alert.title for p in sent] == [OTHERS[0][0]]
+    assert [s.title for s in await store.story_sources(sent[0].story or "")] == [OTHERS[0][0]]
+    assert await unseen(storage_url, [first.fingerprint]) == set()
