@@ -76,7 +76,8 @@ async def _run(settings: Settings, stop: asyncio.Event, sending: SendingProcess)
                 per_host=fetch.per_host,
                 max_connections=fetch.concurrency,
             ) as fetcher,
-            FeedParser() as parser,
+            # on the embedded default the parser processes match the items too
+            FeedParser(rules=(lambda: rulebook.on_disk) if settings.embedded else None) as parser,
             HubClient() as hub,
         ):
             # the channels, read by the sending process meanwhile: waited for as late as can be

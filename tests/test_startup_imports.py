@@ -63,7 +63,7 @@ def test_a_parser_process_imports_the_parsers_and_no_network_or_store_library() 
     heavy = ("aiohttp", "sqlalchemy", "faust", "apprise", "feedparser", "feedparser_rs")
     assert loaded_after("import monitor.fetch.parse", heavy) == []
     # the pool's warm-up, at the service's start, imports what parsing needs
-    warm = "import monitor.fetch.parse as p\np._warm_up()"
+    warm = "import monitor.fetch.parse as p\np._warm_up(None)"
     assert loaded_after(warm, heavy) == ["feedparser", "feedparser_rs"]
 
 

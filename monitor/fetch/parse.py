@@ -24,9 +24,10 @@ import html
 import multiprocessing
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin
@@ -35,6 +36,8 @@ from monitor.core.items import Item, html_to_text, normalise_entry
 from monitor.core.schedule import feed_ttl_s
 from monitor.core.websub import link_pairs
 from monitor.errors import NewsmonError
+from monitor.rules.early import Matches, match_early, prepare
+from monitor.rules.files import RulesOnDisk
 from monitor.workers import init_worker
 
 
@@ -50,6 +53,8 @@ class ParsedFeed:
     links: tuple[tuple[str, str], ...] = ()
     # how long the document says it stays fresh: <ttl>, sy:updatePeriod/Frequency
     ttl_s: float | None = None
+    # what fired for the items, matched where they were parsed (monitor.rules.early)
+    matches: Matches | None = None
 
 
 def parse_feed(
@@ -224,13 +229,30 @@ def _describe(exc: object) -> str:
     return text or type(exc).__name__
 
 
-def _warm_up() -> None:
+def parse_and_match(
+    body: bytes,
+    url: str,
+    base_url: str | None,
+    content_type: str | None,
+    name: str | None,
+    rules: RulesOnDisk,
+) -> ParsedFeed:
+    """``parse_feed``, and its items matched with ``rules`` when this parser
+    process has them built (``monitor.rules.early``)."""
+    parsed = parse_feed(body, url, base_url, content_type, name)
+    return replace(parsed, matches=match_early(parsed.items, rules))
+
+
+def _warm_up(rules: RulesOnDisk | None) -> None:
     """Submitted at start to have the pool start its workers: they import the
-    parsers then, not on the first feed. (The service's own process never
-    parses, so it does not import them: a tenth of a second of its start.)"""
+    parsers then, not on the first feed, and begin building the rules. (The
+    service's own process never parses, so it does not import them: a tenth
+    of a second of its start.)"""
     import feedparser_rs  # noqa: F401
 
     _looks_like_html("")
+    if rules is not None:
+        prepare(rules)
 
 
 def _looks_like_html(text: str) -> bool:
@@ -246,12 +268,21 @@ class FeedParser:
     loop and threads can copy held locks into the child.
     """
 
-    def __init__(self, max_workers: int | None = None, *, thread: bool = False) -> None:
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        *,
+        thread: bool = False,
+        rules: Callable[[], RulesOnDisk] | None = None,
+    ) -> None:
         max_workers = max_workers or os.cpu_count() or 2  # by default one per core
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self.max_workers = max_workers
         self.thread = thread
+        # the service's current rules, for the processes to match with (not threads:
+        # matching on one would only take the service's own CPU from elsewhere)
+        self.rules = None if thread else rules
         self._executor: Executor | None = self._new_executor()
 
     def _new_executor(self) -> Executor:
@@ -278,6 +309,11 @@ class FeedParser:
         loop = asyncio.get_running_loop()
         executor = self._executor
         try:
+            if self.rules is not None:
+                rules = self.rules()
+                return await loop.run_in_executor(
+                    executor, parse_and_match, body, url, base_url, content_type, name, rules
+                )
             return await loop.run_in_executor(
                 executor, parse_feed, body, url, base_url, content_type, name
             )
@@ -309,8 +345,9 @@ class FeedParser:
         # Start the workers now, while the service starts, not on the first feed:
         # a spawned worker takes a second or two to import what it parses with.
         if self._executor is not None and not self.thread:
+            rules = self.rules() if self.rules is not None else None
             for _ in range(self.max_workers):
-                self._executor.submit(_warm_up)
+                self._executor.submit(_warm_up, rules)
         return self
 
     async def __aexit__(

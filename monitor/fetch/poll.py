@@ -43,6 +43,7 @@ from monitor.core.schedule import next_poll
 from monitor.core.websub import Discovery, discover
 from monitor.fetch.http import Fetcher, FetchResult
 from monitor.fetch.parse import FeedError, FeedParser, ParsedFeed
+from monitor.rules.early import Matches
 
 log = logging.getLogger("newsmon.fetch")
 
@@ -69,6 +70,7 @@ class PollOutcome:
     # the document a 200 brought, for the next poll (``last``)
     reading: Reading | None = None
     unchanged: bool = False  # a 200 with the document the last poll read
+    matches: Matches | None = None  # what fired for ``items``, matched by the parser
 
     @property
     def ok(self) -> bool:
@@ -131,6 +133,7 @@ async def poll_feed(
         discovery=discover(result.links, parsed.links, result.final_url),
         fresh_for_s=result.fresh_for_s,
         reading=reading,
+        matches=parsed.matches,
     )
 
 

@@ -43,6 +43,7 @@ from monitor.pipeline.pruning import Pruning
 from monitor.pipeline.pushing import Hub, Pushing
 from monitor.pipeline.scheduling import Scheduling
 from monitor.pipeline.stories import StoryBook
+from monitor.rules.early import EarlyMatches
 from monitor.rules.rulebook import Rulebook
 from monitor.store import Store
 
@@ -91,6 +92,7 @@ class Stages:
         story_window = timedelta(seconds=alerts.story_window)
         alert_lease = timedelta(seconds=alerts.lease)
         feeds = FeedBook(settings.feeds, store, settings.default_interval)
+        early = EarlyMatches()  # the parser's matches, from the fetch stage to the match stage
         stages = cls(
             scheduling=Scheduling(
                 store,
@@ -115,6 +117,7 @@ class Stages:
                 clock,
                 bounds=IntervalBounds(settings.fetch.min_interval, settings.fetch.max_interval),
                 observer=observer,
+                early=early,
             ),
             matching=Matching(
                 store,
@@ -126,6 +129,7 @@ class Stages:
                 clock,
                 observer=observer,
                 lease=alert_lease,
+                early=early,
             ),
             delivering=Delivering(store, dispatcher, clock, alert_lease),
             feeds=feeds,

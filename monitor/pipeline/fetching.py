@@ -41,6 +41,7 @@ from monitor.fetch.poll import PollOutcome, Reading, poll_feed
 from monitor.notify.dispatch import Dispatcher
 from monitor.pipeline.feedbook import FeedBook
 from monitor.pipeline.scheduling import PollRequest
+from monitor.rules.early import EarlyMatches
 from monitor.store import Store
 
 log = logging.getLogger("newsmon.pipeline")
@@ -69,6 +70,7 @@ class Fetching:
         rng: random.Random | None = None,
         bounds: IntervalBounds | None = None,  # of learned intervals (fetch.min/max_interval)
         observer: Observer = NO_OBSERVER,
+        early: EarlyMatches | None = None,
     ) -> None:
         self.store = store
         # by URL; a FeedBook as it changes (feeds added and removed at run time)
@@ -87,6 +89,8 @@ class Fetching:
         self._readings: dict[str, Reading] = {}
         # WebSub (monitor.pipeline.pushing), set by Stages.build when it is on
         self.push: AfterPoll | None = None
+        # the new items' matches made by the parser, for the match stage
+        self.early = early if early is not None else EarlyMatches()
 
     async def fetch(self, request: PollRequest, send: SendItems) -> None:
         """Poll the requested feed, ``send`` its new items, then save its state."""
@@ -140,6 +144,7 @@ class Fetching:
         self.observer.fetched(kind, reason, self.fetcher.took(feed.url))
         # a 304, the same document again or a failure: no items, and the marks stand
         new = await self.arrived(feed, outcome.items, now) if outcome.read else []
+        self.early.add(new, outcome.matches)
         outcome = replace(outcome, state=self._planned(feed, state, outcome, new, now))
         after = outcome.state
         if self.push is not None:  # its hub subscribed to; polled rarely while it pushes

@@ -34,6 +34,7 @@ from monitor.core.outbox import ALERT_LEASE, PendingAlert, Plan
 from monitor.core.stories import StoryEntry
 from monitor.notify.dispatch import Dispatcher
 from monitor.pipeline.stories import StoryBook
+from monitor.rules.early import EarlyMatches
 from monitor.rules.rulebook import Rulebook
 from monitor.store import Store
 
@@ -63,6 +64,7 @@ class Matching:
         clock: Callable[[], datetime],
         observer: Observer = NO_OBSERVER,
         lease: timedelta = ALERT_LEASE,  # of the alerts it sends at once
+        early: EarlyMatches | None = None,
     ) -> None:
         # called once alerts are recorded (the dashboard's stream wakes at once)
         self.on_recorded: list[Callable[[], None]] = []
@@ -75,6 +77,8 @@ class Matching:
         self.clock = clock
         self.observer = observer
         self.lease = lease
+        # what the parser processes found already fired (monitor.rules.early)
+        self.early = early if early is not None else EarlyMatches()
 
     async def match_all(self, items: Sequence[Item]) -> list[PendingAlert]:
         """Match items against the current rules; record them, their stories and
@@ -82,13 +86,17 @@ class Matching:
 
         The items no rule fires for (most of them) are recorded together, in
         one transaction; those that fire, in one serialized step."""
-        rules = self.rulebook.current  # one rule set for the whole batch, even if reloaded
+        # one rule set for the whole batch, even if reloaded
+        rules, digest = self.rulebook.current, self.rulebook.on_disk.digest
         now = self.clock()
         quiet: list[Item] = []
         firing: list[tuple[Item, list[Fired]]] = []
+        early = self.early
         for item in items:
-            fields = item.fields()
-            fired = [m.fired(fields) for m in rules.match(fields)]
+            fired = early.take(item, digest)
+            if fired is None:  # not matched by the parser, or not with these rules
+                fields = item.fields()
+                fired = [m.fired(fields) for m in rules.match(fields)]
             if fired and not is_news(item.published, now, self.max_item_age):
                 log.info(
                     "old news, no alert: %s — %s (published %s, before alerts.max_item_age)",

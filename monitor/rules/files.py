@@ -6,6 +6,8 @@ template, the template's file and line when the fault is in it).
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.core.rules import RuleFile, RuleSet, load_ruleset, parse_rule_file
@@ -31,13 +33,45 @@ def _read(path: Path) -> str:
         raise RuleError(f"cannot read rule file: {exc}", str(path)) from exc
 
 
+@dataclass(frozen=True, slots=True)
+class RulesOnDisk:
+    """Which rules a rule set was built from: the texts of ``directory``'s rule
+    files whose digest is ``digest``. Another process builds the same rule set
+    from them while they are unchanged (``monitor.rules.early``)."""
+
+    directory: str
+    digest: str
+
+
 def read_rules(directory: Path) -> RuleSet:
     """Every ``*.yaml`` rule file of ``directory``; raises RuleError naming file and line."""
-    rules = load_ruleset({str(path): _read(path) for path in _rule_paths(directory)})
+    return read_rules_from(directory)[0]
+
+
+def read_rules_from(directory: Path) -> tuple[RuleSet, RulesOnDisk]:
+    """``read_rules``, and which texts the rules were built from."""
+    texts = read_rule_texts(directory)
+    rules = load_ruleset(texts)
     for rule in rules.rules:
         if rule.template:
             _check_template(rule.template, rule.path, rule.line)
-    return rules
+    return rules, RulesOnDisk(str(directory), texts_digest(texts))
+
+
+def read_rule_texts(directory: Path) -> dict[str, str]:
+    """The text of every rule file of ``directory``, by path, in order."""
+    return {str(path): _read(path) for path in _rule_paths(directory)}
+
+
+def texts_digest(texts: dict[str, str]) -> str:
+    """A digest of rule files' paths and texts: equal texts, equal rules."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path, text in texts.items():
+        for part in (path, text):
+            data = part.encode()
+            digest.update(len(data).to_bytes(8, "big"))
+            digest.update(data)
+    return digest.hexdigest()
 
 
 def parse_rule_files(directory: Path) -> tuple[list[RuleFile], list[RuleError]]:

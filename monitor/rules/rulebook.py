@@ -23,7 +23,7 @@ from watchfiles import awatch
 from monitor.core.rules import RuleSet
 from monitor.errors import ConfigError, RuleError
 from monitor.notify.templatebook import TemplateBook
-from monitor.rules.files import RULE_SUFFIXES, read_rules
+from monitor.rules.files import RULE_SUFFIXES, RulesOnDisk, read_rules_from
 
 log = logging.getLogger("newsmon.rules")
 
@@ -35,7 +35,8 @@ class Rulebook:
     def __init__(self, directory: Path, templates: TemplateBook | None = None) -> None:
         self.directory = directory
         self.templates = templates if templates is not None else TemplateBook()
-        self.current = read_rules(directory)
+        # the rule files' texts the current rules were built from (they change together)
+        self.current, self.on_disk = read_rules_from(directory)
         self.last_error: RuleError | None = None
         self._track_templates(self.current)
 
@@ -48,18 +49,19 @@ class Rulebook:
         loop goes on (matching with the current rules) until the swap."""
         return self._swap(await asyncio.to_thread(self._read))
 
-    def _read(self) -> RuleSet | RuleError:
+    def _read(self) -> tuple[RuleSet, RulesOnDisk] | RuleError:
         try:
-            return read_rules(self.directory)
+            return read_rules_from(self.directory)
         except RuleError as exc:
             return exc
 
-    def _swap(self, rules: RuleSet | RuleError) -> bool:
-        if isinstance(rules, RuleError):
-            self.last_error = rules
-            log.error("rules not reloaded, keeping the last good ones: %s", rules)
+    def _swap(self, read: tuple[RuleSet, RulesOnDisk] | RuleError) -> bool:
+        if isinstance(read, RuleError):
+            self.last_error = read
+            log.error("rules not reloaded, keeping the last good ones: %s", read)
             return False
-        self.current = rules  # one assignment: matches read it once an item
+        rules, self.on_disk = read
+        self.current = rules  # one assignment: matches read it once a batch
         self.last_error = None
         self._track_templates(rules)
         log.info("rules reloaded: %d rules from %s", len(rules.rules), self.directory)
