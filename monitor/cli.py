@@ -100,13 +100,18 @@ def run(config: str | None) -> None:
     from monitor.notify.sending import SendingProcess
 
     settings = _settings(config)
-    # Apprise's process reads the Apprise config while this one imports the rest
+    # Apprise's process reads the Apprise config while this one imports the rest,
+    # and the parser processes start (and build the rules) meanwhile too
     sending = SendingProcess(settings.apprise_config)
     sending.start()
+    from monitor.fetch.parse import FeedParser
+    from monitor.rules.files import rules_on_disk
+
+    parser = FeedParser().start(rules_on_disk(settings.rules_dir) if settings.embedded else None)
     from monitor.service import run as run_service
 
     try:
-        asyncio.run(run_service(settings, sending=sending))
+        asyncio.run(run_service(settings, sending=sending, parser=parser))
     except NewsmonError as exc:
         _fail(exc)
 

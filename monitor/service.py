@@ -45,17 +45,21 @@ async def run(
     settings: Settings,
     stop: asyncio.Event | None = None,
     sending: SendingProcess | None = None,
+    parser: FeedParser | None = None,
 ) -> None:
     """Run until ``stop`` is set or SIGINT/SIGTERM arrives, then drain and return.
 
     Apprise lives in a process of its own (``sending``, which may be started
     already): it reads the Apprise config while this process starts, and sends
-    the alerts (monitor.notify.sending)."""
+    the alerts (monitor.notify.sending). So do the feed parsers (``parser``,
+    which may be started already too)."""
     async with sending or SendingProcess(settings.apprise_config) as started:
-        await _run(settings, stop or asyncio.Event(), started)
+        await _run(settings, stop or asyncio.Event(), started, parser or FeedParser())
 
 
-async def _run(settings: Settings, stop: asyncio.Event, sending: SendingProcess) -> None:
+async def _run(
+    settings: Settings, stop: asyncio.Event, sending: SendingProcess, parser: FeedParser
+) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -76,10 +80,11 @@ async def _run(settings: Settings, stop: asyncio.Event, sending: SendingProcess)
                 per_host=fetch.per_host,
                 max_connections=fetch.concurrency,
             ) as fetcher,
-            # on the embedded default the parser processes match the items too
-            FeedParser(rules=(lambda: rulebook.on_disk) if settings.embedded else None) as parser,
+            parser,
             HubClient() as hub,
         ):
+            if settings.embedded:  # the parser processes match the items too
+                parser.match_with(lambda: rulebook.on_disk)
             # the channels, read by the sending process meanwhile: waited for as late as can be
             channels = (await sending.channels()).or_console()
             logs.hide(channels.secrets)

@@ -3,6 +3,13 @@
 They are spawned, not forked: forking a process that runs an event loop and
 threads can copy held locks into the child. They leave Ctrl-C to the service,
 which stops them itself, and they end when the service ends, even by kill -9.
+
+They run at a lower priority than the service's own process (``NICE``). That
+process is the pipeline's narrow part: every poll, match and alert goes
+through its event loop. The workers start while it starts and parse while it
+fetches, and where every core is busy they take what it leaves, not half of
+its core. Measured on 2 cores, 200 feeds cold: the last alert came about
+0.3 s sooner in each of six pairs of runs, and its first request sooner too.
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ import os
 import signal
 import sys
 
+NICE = 10  # added to the workers' niceness: the service's own process goes first
+
 
 def init_worker(parent: int) -> None:
     """Run first in a worker process; ``parent`` is the service's pid."""
@@ -19,6 +28,7 @@ def init_worker(parent: int) -> None:
     # itself, so they should not die first with a traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with(parent)
+    os.nice(NICE)
 
 
 def _die_with(parent: int) -> None:

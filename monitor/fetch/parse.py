@@ -280,10 +280,11 @@ class FeedParser:
             raise ValueError("max_workers must be at least 1")
         self.max_workers = max_workers
         self.thread = thread
-        # the service's current rules, for the processes to match with (not threads:
-        # matching on one would only take the service's own CPU from elsewhere)
-        self.rules = None if thread else rules
+        self.rules: Callable[[], RulesOnDisk] | None = None
+        if rules is not None:
+            self.match_with(rules)
         self._executor: Executor | None = self._new_executor()
+        self._started = False
 
     def _new_executor(self) -> Executor:
         if self.thread:
@@ -294,6 +295,23 @@ class FeedParser:
             initializer=init_worker,
             initargs=(os.getpid(),),
         )
+
+    def match_with(self, rules: Callable[[], RulesOnDisk]) -> None:
+        """Have the worker processes match the items they parse with the rules
+        ``rules()`` names, the service's current ones (``monitor.rules.early``).
+        Not threads: matching on one would only take the service's own CPU."""
+        if not self.thread:
+            self.rules = rules
+
+    def start(self, rules: RulesOnDisk | None = None) -> FeedParser:
+        """Start the worker processes now, not on the first feed: a spawned
+        worker takes a good part of a second to import what it parses with.
+        ``rules``: what they may begin to build meanwhile."""
+        if self._executor is not None and not self.thread and not self._started:
+            self._started = True
+            for _ in range(self.max_workers):
+                self._executor.submit(_warm_up, rules)
+        return self
 
     async def parse(
         self,
@@ -323,6 +341,7 @@ class FeedParser:
             if self._executor is executor:
                 executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = self._new_executor()
+                self._started = False
             raise FeedError("parser process died while parsing this feed", url) from None
 
     def close(self) -> None:
@@ -342,13 +361,7 @@ class FeedParser:
         self.close()
 
     async def __aenter__(self) -> FeedParser:
-        # Start the workers now, while the service starts, not on the first feed:
-        # a spawned worker takes a second or two to import what it parses with.
-        if self._executor is not None and not self.thread:
-            rules = self.rules() if self.rules is not None else None
-            for _ in range(self.max_workers):
-                self._executor.submit(_warm_up, rules)
-        return self
+        return self.start(self.rules() if self.rules is not None else None)
 
     async def __aexit__(
         self,

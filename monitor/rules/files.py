@@ -58,6 +58,15 @@ def read_rules_from(directory: Path) -> tuple[RuleSet, RulesOnDisk]:
     return rules, RulesOnDisk(str(directory), texts_digest(texts))
 
 
+def rules_on_disk(directory: Path) -> RulesOnDisk | None:
+    """Which rules ``directory``'s files hold now, without building them
+    (None when they cannot be read: building them will say why)."""
+    try:
+        return RulesOnDisk(str(directory), texts_digest(read_rule_texts(directory)))
+    except RuleError:
+        return None
+
+
 def read_rule_texts(directory: Path) -> dict[str, str]:
     """The text of every rule file of ``directory``, by path, in order."""
     return {str(path): _read(path) for path in _rule_paths(directory)}

@@ -7,8 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
+
+from monitor.fetch.parse import FeedParser
+from monitor.workers import NICE
 
 SERVICE = """
 import asyncio, os
@@ -49,3 +53,14 @@ def test_workers_end_when_the_service_is_killed() -> None:
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(pid) for pid in workers)
+
+
+async def test_the_parser_processes_yield_the_cpu_to_the_service() -> None:
+    async with FeedParser(max_workers=2) as parser:
+        body = b'<rss version="2.0"><channel><item><title>a</title></item></channel></rss>'
+        await parser.parse(body, "http://127.0.0.1/f.rss")
+        assert isinstance(parser._executor, ProcessPoolExecutor)
+        pids = [p.pid for p in parser._executor._processes.values()]
+        service = os.getpriority(os.PRIO_PROCESS, 0)
+        assert pids
+        assert all(os.getpriority(os.PRIO_PROCESS, pid) == min(19, service + NICE) for pid in pids)
