@@ -28,7 +28,19 @@ def init_worker(parent: int) -> None:
     # itself, so they should not die first with a traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with(parent)
-    os.nice(NICE)
+    yield_to(parent, os.getpid())  # (the service asked already, but a worker may be quicker)
+
+
+def yield_to(service: int, worker: int) -> None:
+    """Give ``worker`` a lower priority than ``service`` (``NICE`` more). The
+    service calls it as soon as a worker is spawned: a worker's own start
+    (the interpreter, its imports) comes while the service imports too."""
+    try:
+        below = min(19, os.getpriority(os.PRIO_PROCESS, service) + NICE)
+        if os.getpriority(os.PRIO_PROCESS, worker) < below:
+            os.setpriority(os.PRIO_PROCESS, worker, below)
+    except OSError:  # gone already, or a platform without priorities
+        pass
 
 
 def _die_with(parent: int) -> None:

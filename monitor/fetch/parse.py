@@ -38,7 +38,7 @@ from monitor.core.websub import link_pairs
 from monitor.errors import NewsmonError
 from monitor.rules.early import Matches, match_early, prepare
 from monitor.rules.files import RulesOnDisk
-from monitor.workers import init_worker
+from monitor.workers import init_worker, yield_to
 
 
 class FeedError(NewsmonError):
@@ -307,10 +307,14 @@ class FeedParser:
         """Start the worker processes now, not on the first feed: a spawned
         worker takes a good part of a second to import what it parses with.
         ``rules``: what they may begin to build meanwhile."""
-        if self._executor is not None and not self.thread and not self._started:
+        executor = self._executor
+        if isinstance(executor, ProcessPoolExecutor) and not self._started:
             self._started = True
             for _ in range(self.max_workers):
-                self._executor.submit(_warm_up, rules)
+                executor.submit(_warm_up, rules)
+            # spawned by now (ProcessPoolExecutor keeps them by pid)
+            for pid in list(executor._processes):
+                yield_to(os.getpid(), pid)
         return self
 
     async def parse(
