@@ -4,12 +4,14 @@ They are spawned, not forked: forking a process that runs an event loop and
 threads can copy held locks into the child. They leave Ctrl-C to the service,
 which stops them itself, and they end when the service ends, even by kill -9.
 
-They run at a lower priority than the service's own process (``NICE``). That
-process is the pipeline's narrow part: every poll, match and alert goes
-through its event loop. The workers start while it starts and parse while it
-fetches, and where every core is busy they take what it leaves, not half of
-its core. Measured on 2 cores, 200 feeds cold: the last alert came about
-0.3 s sooner in each of six pairs of runs, and its first request sooner too.
+The feed parsers run at a lower priority than the service's own process
+(``NICE``). That process is the pipeline's narrow part: every poll, match and
+alert goes through its event loop. The parsers start while it starts and
+parse while it fetches, and where every core is busy they take what it
+leaves, not half of its core. Measured on 2 cores, 200 feeds cold: the last
+alert came about 0.3 s sooner in each of six pairs of runs. The sending
+process keeps the service's priority: it needs little CPU, and an alert
+waits for it.
 """
 
 from __future__ import annotations
@@ -22,13 +24,20 @@ import sys
 NICE = 10  # added to the workers' niceness: the service's own process goes first
 
 
-def init_worker(parent: int) -> None:
-    """Run first in a worker process; ``parent`` is the service's pid."""
+def init_worker(parent: int, *, yielding: bool = False) -> None:
+    """Run first in a worker process; ``parent`` is the service's pid;
+    ``yielding``: a worker that yields the CPU to the service (``yield_to``)."""
     # Ctrl-C goes to the whole process group; the service stops its workers
     # itself, so they should not die first with a traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with(parent)
-    yield_to(parent, os.getpid())  # (the service asked already, but a worker may be quicker)
+    if yielding:  # (the service asked already, but a worker may be quicker)
+        yield_to(parent, os.getpid())
+
+
+def init_parser(parent: int) -> None:
+    """``init_worker`` for a feed parser, which yields the CPU to the service."""
+    init_worker(parent, yielding=True)
 
 
 def yield_to(service: int, worker: int) -> None:

@@ -38,7 +38,7 @@ from monitor.core.websub import link_pairs
 from monitor.errors import NewsmonError
 from monitor.rules.early import Matches, match_early, prepare
 from monitor.rules.files import RulesOnDisk
-from monitor.workers import init_worker, yield_to
+from monitor.workers import init_parser, yield_to
 
 
 class FeedError(NewsmonError):
@@ -292,7 +292,7 @@ class FeedParser:
         return ProcessPoolExecutor(
             self.max_workers,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=init_worker,
+            initializer=init_parser,
             initargs=(os.getpid(),),
         )
 

@@ -42,7 +42,7 @@ from monitor.errors import ConfigError
 from monitor.notify.channels import Channels
 from monitor.notify.deliver import Outcome, Route
 from monitor.notify.templates import Form
-from monitor.workers import init_worker, yield_to
+from monitor.workers import init_worker
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +163,6 @@ class SendingProcess:
         )
         process.start()
         theirs.close()
-        assert process.pid is not None
-        yield_to(os.getpid(), process.pid)
         self._process, self._conn = process, ours
 
     def _respawn(self) -> None:
