@@ -24,20 +24,19 @@ import sys
 NICE = 10  # added to the workers' niceness: the service's own process goes first
 
 
-def init_worker(parent: int, *, yielding: bool = False) -> None:
-    """Run first in a worker process; ``parent`` is the service's pid;
-    ``yielding``: a worker that yields the CPU to the service (``yield_to``)."""
+def init_worker(parent: int) -> None:
+    """Run first in a worker process; ``parent`` is the service's pid."""
     # Ctrl-C goes to the whole process group; the service stops its workers
     # itself, so they should not die first with a traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with(parent)
-    if yielding:  # (the service asked already, but a worker may be quicker)
-        yield_to(parent, os.getpid())
 
 
 def init_parser(parent: int) -> None:
-    """``init_worker`` for a feed parser, which yields the CPU to the service."""
-    init_worker(parent, yielding=True)
+    """``init_worker`` for a feed parser, which yields the CPU to the service
+    (the service asked already, but a worker may be quicker)."""
+    init_worker(parent)
+    yield_to(parent, os.getpid())
 
 
 def yield_to(service: int, worker: int) -> None:

@@ -273,16 +273,13 @@ class FeedParser:
         max_workers: int | None = None,
         *,
         thread: bool = False,
-        rules: Callable[[], RulesOnDisk] | None = None,
     ) -> None:
         max_workers = max_workers or os.cpu_count() or 2  # by default one per core
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self.max_workers = max_workers
         self.thread = thread
-        self.rules: Callable[[], RulesOnDisk] | None = None
-        if rules is not None:
-            self.match_with(rules)
+        self.rules: Callable[[], RulesOnDisk] | None = None  # see match_with
         self._executor: Executor | None = self._new_executor()
         self._started = False
 
@@ -345,7 +342,6 @@ class FeedParser:
             if self._executor is executor:
                 executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = self._new_executor()
-                self._started = False
             raise FeedError("parser process died while parsing this feed", url) from None
 
     def close(self) -> None:

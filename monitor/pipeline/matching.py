@@ -34,7 +34,7 @@ from monitor.core.outbox import ALERT_LEASE, PendingAlert, Plan
 from monitor.core.stories import StoryEntry
 from monitor.notify.dispatch import Dispatcher
 from monitor.pipeline.stories import StoryBook
-from monitor.rules.early import EarlyMatches
+from monitor.rules.early import EarlyMatches, fired_for
 from monitor.rules.rulebook import Rulebook
 from monitor.store import Store
 
@@ -95,8 +95,7 @@ class Matching:
         for item in items:
             fired = early.take(item, digest)
             if fired is None:  # not matched by the parser, or not with these rules
-                fields = item.fields()
-                fired = [m.fired(fields) for m in rules.match(fields)]
+                fired = fired_for(rules, item)
             if fired and not is_news(item.published, now, self.max_item_age):
                 log.info(
                     "old news, no alert: %s — %s (published %s, before alerts.max_item_age)",

@@ -13,6 +13,7 @@ at the same moment cannot both start it.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from monitor.core.items import Item
 from monitor.core.stories import (
@@ -72,7 +73,7 @@ class StoryStep:
         # oldest first, as the store gives them: seen now, after every stored one
         shared = set(keys.all)
         candidates += [
-            c for theirs, _, c in sorted(self._earlier, key=_fingerprint) if shared & theirs
+            c for theirs, _, c in sorted(self._earlier, key=itemgetter(1)) if shared & theirs
         ]
         story = best_story(sig, item.link, candidates, threshold=book.threshold)
         entry = StoryEntry(story_id=story or item.fingerprint, signature=sig.to_bytes())
@@ -80,7 +81,3 @@ class StoryStep:
             candidate = StoryCandidate(entry.story_id, sig, item.link, now)
             self._earlier.append((frozenset(shared), item.fingerprint, candidate))
         return entry
-
-
-def _fingerprint(earlier: tuple[frozenset[int], str, StoryCandidate]) -> str:
-    return earlier[1]

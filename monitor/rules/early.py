@@ -71,11 +71,15 @@ def match_early(items: Sequence[Item], rules: RulesOnDisk) -> Matches | None:
         return None
     fired: dict[str, tuple[Fired, ...]] = {}
     for item in items:
-        fields = item.fields()
-        found = tuple(m.fired(fields) for m in built.rules.match(fields))
-        if found:
-            fired[item.fingerprint] = found
+        if found := fired_for(built.rules, item):
+            fired[item.fingerprint] = tuple(found)
     return Matches(rules.digest, fired)
+
+
+def fired_for(rules: RuleSet, item: Item) -> list[Fired]:
+    """What fires for ``item``: its matches, in rule order, as alerts tell of them."""
+    fields = item.fields()
+    return [m.fired(fields) for m in rules.match(fields)]
 
 
 def prepare(rules: RulesOnDisk) -> threading.Thread | None:

@@ -534,8 +534,8 @@ class SqlStore(ActivityReads):
         plans: Mapping[str, Plan] | None = None,
         within: AsyncConnection | None = None,
     ) -> dict[str, int]:
-        """See ``Store.record_item``: ``SqlUnit``'s three steps, for one item."""
-        _check_about(item, alerts)
+        """See ``Store.record_item``: ``SqlUnit``'s three steps, for one item
+        (``enqueue`` refuses alerts about another item: nothing is written)."""
         async with self._within(within, write=True) as conn:
             unit = SqlUnit(self, conn)
             if not await unit.mark_seen([item], now):

@@ -46,7 +46,9 @@ def fired_here(items: list[Item], rules_dir: Path) -> dict[str, tuple[Fired, ...
 async def test_the_parser_processes_match_as_the_service_does() -> None:
     corpus = build(8, 25)  # each feed's first item a story the shipped rules catch
     rulebook = Rulebook(RULES)
-    async with FeedParser(max_workers=2, rules=lambda: rulebook.on_disk) as parser:
+    parser = FeedParser(max_workers=2)
+    parser.match_with(lambda: rulebook.on_disk)
+    async with parser:
         for path, document in corpus.documents.items():
             url = f"http://feeds.example.org{path}"
             # the first feeds may come before a process has built the rules
