@@ -29,14 +29,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from monitor.store.connection import Connection
 
 A = TypeVar("A")
 R = TypeVar("R")
-Operation = Callable[[AsyncConnection], Awaitable[Any]]
+Operation = Callable[[Connection], Awaitable[Any]]
 # one result for each argument, in their order
-Batched = Callable[[AsyncConnection, Sequence[Any]], Awaitable[Sequence[Any]]]
-Transaction = Callable[[], contextlib.AbstractAsyncContextManager[AsyncConnection]]
+Batched = Callable[[Connection, Sequence[Any]], Awaitable[Sequence[Any]]]
+Transaction = Callable[[], contextlib.AbstractAsyncContextManager[Connection]]
 
 
 @dataclass(slots=True)
@@ -56,7 +56,7 @@ class Grouped:
         self._turn = asyncio.Lock()  # one transaction of this group at a time
         self._flushes: set[asyncio.Task[None]] = set()
 
-    async def run(self, operation: Callable[[AsyncConnection], Awaitable[R]]) -> R:
+    async def run(self, operation: Callable[[Connection], Awaitable[R]]) -> R:
         """``operation`` on a connection inside a transaction; its result once
         that transaction has committed."""
         result: R = await self._ask(_Call(operation, None, self._future(), batched=False))
@@ -64,7 +64,7 @@ class Grouped:
 
     async def run_batched(
         self,
-        operation: Callable[[AsyncConnection, Sequence[A]], Awaitable[Sequence[R]]],
+        operation: Callable[[Connection, Sequence[A]], Awaitable[Sequence[R]]],
         argument: A,
     ) -> R:
         """``operation`` over ``argument`` and those of the other calls of it
@@ -110,7 +110,7 @@ class Grouped:
                     call.done.set_result(result)
 
 
-async def _run(conn: AsyncConnection, calls: Sequence[_Call]) -> list[Any]:
+async def _run(conn: Connection, calls: Sequence[_Call]) -> list[Any]:
     """The calls' results in order: each plain one alone, each run of batched
     calls of the same operation in one call of it."""
     results: list[Any] = []

@@ -1,81 +1,154 @@
-"""SQLite on the event loop's own thread.
+"""SQLite on the event loop's own thread, through SQLAlchemy's synchronous engine.
 
-aiosqlite runs every call on a thread of its own. Through SQLAlchemy a
-statement is three or four hand-offs to that thread and back, each waking the
-event loop: about half a millisecond of the service's CPU for a statement
-SQLite itself runs in microseconds (measured here: 630 µs a statement, 26 µs
-through SQLAlchemy's synchronous engine). A firing item takes some twenty
-statements, so the hand-offs, not SQLite, bounded the embedded pipeline.
+SQLAlchemy's asyncio layer runs each statement in a greenlet and, with
+aiosqlite, hands each call to a thread of its own and back: measured here,
+110 µs of the loop's CPU for a statement SQLite runs in a few, and 320 µs for
+a transaction, against 45 and 70 µs through the synchronous engine. A poll
+takes a few statements and a firing item some ten, so that layer, not SQLite,
+bounded the embedded pipeline; importing it (it imports the ORM) was also a
+tenth of a second of the service's start.
 
-``InlineConnection`` is aiosqlite's connection with its calls run where they
-are awaited; SQLAlchemy's aiosqlite dialect drives it unchanged. That is safe
-because the store's statements are short (writes are batched, reads go by
-index), and because one process never waits on itself: ``SqlStore`` lets one
-write transaction at a time into a database file (``write_lock``), and in WAL
-mode readers never wait for the writer. What remains is another process
-holding the write lock (a CLI command): the loop then waits with the busy
-timeout, as the writing coroutine would have anyway.
+``InlineEngine`` and ``InlineConnection`` give the store the few awaitable
+methods it uses (``monitor.store.connection.Connection``) on a synchronous
+engine, each run where it is awaited. That is safe because the store's
+statements are short (writes are batched, reads go by index), and because one
+process never waits on itself: ``SqlStore`` lets one write transaction at a
+time into a database file (``write_lock``), and in WAL mode readers never wait
+for the writer. What remains is another process holding the write lock (a CLI
+command): the loop then waits with the busy timeout, as the writing coroutine
+would have anyway.
 
-Bulk writes are the exception: an ``executemany`` of hundreds of rows, and
-the commit that follows it, keep SQLite busy for milliseconds without the GIL,
-so they go to aiosqlite's thread and overlap the loop's other work.
+Bulk writes are the exception: an executemany of hundreds of rows, and the
+commit that follows it, keep SQLite busy for milliseconds without the GIL, so
+they go to the engine's one worker thread and overlap the loop's other work.
+The transaction's end (its commit or rollback, the connection's return to the
+pool) goes there too, queued behind them, so the connection is never used by
+two threads at once, even when the task awaiting them is cancelled.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+import contextlib
 import weakref
-from collections.abc import Awaitable, Callable
-from functools import partial
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 
-import aiosqlite
-from sqlalchemy.engine import URL
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL, Connection, CursorResult, Dialect, Engine
+
+if TYPE_CHECKING:
+    from typing import TypeVarTuple
+
+    from sqlalchemy import Executable
+    from sqlalchemy.sql.selectable import TypedReturnsRows
+
+    _Ts = TypeVarTuple("_Ts")
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+BULK_ROWS = 100  # an executemany of this many rows runs on the engine's worker thread
 
 
-class InlineConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose calls run inline, not on its thread.
+class InlineConnection:
+    """A synchronous SQLAlchemy connection, awaited (see the module's doc)."""
 
-    Opening and closing still go through the thread (aiosqlite starts and
-    stops it), hence ``check_same_thread=False`` on the SQLite connection."""
+    def __init__(self, sync_connection: Connection, worker: ThreadPoolExecutor) -> None:
+        self.sync_connection = sync_connection
+        self._worker = worker
+        self._bulk = False  # the transaction sent work to the worker thread
 
-    _bulk = False  # this transaction wrote rows by the hundred
+    @overload
+    async def execute(
+        self, statement: TypedReturnsRows[*_Ts], parameters: Any = None
+    ) -> CursorResult[*_Ts]: ...
 
-    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if not self._running or not self._connection:
-            raise ValueError("Connection closed")  # aiosqlite's words: SQLAlchemy reads them
-        name = getattr(fn, "__name__", "")
-        if name == "executemany" and len(args) > 1 and len(args[1]) >= BULK_ROWS:
-            self._bulk = True
-        elif name in ("commit", "rollback") and self._bulk:
-            self._bulk = False
+    @overload
+    async def execute(
+        self, statement: Executable, parameters: Any = None
+    ) -> CursorResult[*tuple[Any, ...]]: ...
+
+    async def execute(
+        self, statement: Executable, parameters: Any = None
+    ) -> CursorResult[*tuple[Any, ...]]:
+        run = self.sync_connection.execute
+        if _is_bulk(parameters):
+            return await self._on_worker(run, statement, parameters)
+        return run(statement, parameters)
+
+    async def exec_driver_sql(
+        self, statement: str, parameters: Any = None
+    ) -> CursorResult[*tuple[Any, ...]]:
+        run = self.sync_connection.exec_driver_sql
+        if _is_bulk(parameters):
+            return await self._on_worker(run, statement, parameters)
+        return run(statement, parameters)
+
+    async def run_sync(
+        self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        return fn(self.sync_connection, *args, **kwargs)
+
+    async def close(self) -> None:
+        await self._finish(self.sync_connection.close)
+
+    async def _finish(self, step: Callable[[], None]) -> None:
+        """Commit, roll back or close: after any bulk work, on its thread."""
+        if self._bulk:
+            await self._on_worker(step)
         else:
-            return fn(*args, **kwargs)
-        # Rows by the hundred, and the commit that writes their pages: SQLite
-        # works on them for milliseconds without holding the GIL, so on
-        # aiosqlite's thread they overlap the loop's own work.
-        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+            step()
+
+    async def _on_worker(self, fn: Callable[..., T], *args: Any) -> T:
+        self._bulk = True
+        done = asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
+        # Shielded: a cancelled caller must not leave it running unseen. Its
+        # rollback and close are queued behind it on the same thread.
+        return await asyncio.shield(done)
 
 
-BULK_ROWS = 100  # an executemany of this many rows runs on the connection's thread
+class InlineEngine:
+    """A synchronous SQLAlchemy engine on SQLite, awaited (see the module's doc)."""
+
+    def __init__(self, url: URL, **options: Any) -> None:
+        # the worker thread uses connections the loop's thread opened
+        connect_args = {**options.pop("connect_args", {}), "check_same_thread": False}
+        self.sync_engine: Engine = create_engine(url, connect_args=connect_args, **options)
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="newsmon-sqlite")
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.sync_engine.dialect
+
+    async def connect(self) -> InlineConnection:
+        return InlineConnection(self.sync_engine.connect(), self._worker)
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[InlineConnection]:
+        """A connection in a transaction, committed when the block ends
+        without an exception, else rolled back; then returned to the pool."""
+        conn = await self.connect()
+        try:
+            transaction = conn.sync_connection.begin()
+            try:
+                yield conn
+            except BaseException:
+                await conn._finish(transaction.rollback)
+                raise
+            await conn._finish(transaction.commit)
+        finally:
+            await conn.close()
+
+    async def dispose(self) -> None:
+        # after whatever the worker thread is still doing with a connection
+        await asyncio.get_running_loop().run_in_executor(self._worker, self.sync_engine.dispose)
+        self._worker.shutdown()
 
 
-def inline_connector(url: URL) -> Callable[[], Awaitable[InlineConnection]]:
-    """An ``async_creator`` for ``create_async_engine``: the database the URL
-    names, opened as SQLAlchemy's aiosqlite dialect would open it."""
-    from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
-
-    args, options = SQLiteDialect_aiosqlite().create_connect_args(url)
-    options = {**options, "check_same_thread": False}
-
-    async def connect() -> InlineConnection:
-        connection = InlineConnection(partial(sqlite3.connect, *args, **options), 64)
-        connection._thread.daemon = True  # as SQLAlchemy sets aiosqlite's own
-        await connection  # opens it, on aiosqlite's thread
-        return connection
-
-    return connect
+def _is_bulk(parameters: Any) -> bool:
+    return isinstance(parameters, list) and len(parameters) >= BULK_ROWS
 
 
 # one write lock per database file and event loop, shared by every store of the

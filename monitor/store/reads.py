@@ -17,12 +17,12 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, select, true
 from sqlalchemy.engine import URL, Row
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.core.activity import AlertQuery, AlertRecord, Tally
 from monitor.core.alerts import Alert
 from monitor.core.feeds import FeedState
 from monitor.core.health import Health
+from monitor.store.connection import Connection
 from monitor.store.schema import feeds, item_texts, outbox
 
 _HOUR_FORMAT = "%Y-%m-%d %H"
@@ -35,7 +35,7 @@ class ActivityReads:
     _url: URL
     _memory: bool
 
-    def _tx(self, write: bool) -> AbstractAsyncContextManager[AsyncConnection]:
+    def _tx(self, write: bool) -> AbstractAsyncContextManager[Connection]:
         raise NotImplementedError  # SqlStore's
 
     async def recent_alerts(self, query: AlertQuery) -> list[AlertRecord]:

@@ -1,4 +1,4 @@
-"""The Store on SQLAlchemy: SQLite through aiosqlite (run inline), PostgreSQL through asyncpg.
+"""The Store on SQLAlchemy: SQLite on its synchronous engine, run inline; PostgreSQL on asyncpg.
 
 One schema (``monitor.store.schema``, created and upgraded by
 ``monitor.store.migrations`` when the store opens) and one set of statements
@@ -68,7 +68,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from monitor.core.activity import AlertRecord
@@ -89,7 +88,9 @@ from monitor.core.stories import (
 )
 from monitor.core.websub import SUBSCRIPTION_STATES, Subscription, SubscriptionState
 from monitor.errors import ConfigError
+from monitor.store.connection import Connection
 from monitor.store.grouped import Grouped
+from monitor.store.inline import InlineEngine, write_lock
 from monitor.store.migrations import SCHEMA_LOCK, STEPS, Step, prepare_schema
 from monitor.store.reads import ActivityReads, _record, feed_state
 from monitor.store.schema import (
@@ -110,6 +111,7 @@ from monitor.store.schema import (
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 # what save_feed_state writes: every field of a FeedState but the key
 _FEED_STATE_COLUMNS = tuple(f.name for f in dataclasses.fields(FeedState) if f.name != "url")
@@ -137,7 +139,7 @@ _POSTGRES_ENGINE: dict[str, Any] = {
 
 
 def engine_url(url: str) -> URL:
-    """The async driver URL for a storage URL; creates a SQLite file's folder."""
+    """The driver URL for a storage URL; creates a SQLite file's folder."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -148,11 +150,29 @@ def engine_url(url: str) -> URL:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        return parsed.set(drivername="sqlite+aiosqlite")
+        return parsed.set(drivername="sqlite+pysqlite")
     if backend in {"postgresql", "postgres"}:
         return parsed.set(drivername="postgresql+asyncpg")
     shown = parsed.render_as_string(hide_password=True)
     raise ConfigError(f"storage: unsupported database {shown!r} (use sqlite:/// or postgresql://)")
+
+
+def open_engine(url: URL) -> InlineEngine | AsyncEngine:
+    """The engine for a driver URL (``engine_url``): SQLite inline on SQLAlchemy's
+    synchronous engine (``monitor.store.inline``), PostgreSQL on asyncpg."""
+    if url.get_backend_name() == "sqlite":
+        # in memory: one connection, or every checkout is a new database
+        return InlineEngine(url, poolclass=StaticPool) if _is_memory(url) else InlineEngine(url)
+    # imported for PostgreSQL only: SQLAlchemy's asyncio layer imports its ORM too
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    try:
+        return create_async_engine(url, **_POSTGRES_ENGINE)
+    except ImportError as exc:
+        shown = url.render_as_string(hide_password=True)
+        raise ConfigError(
+            f"storage {shown}: the database driver is not installed ({exc.name})"
+        ) from exc
 
 
 def _is_memory(url: URL) -> bool:
@@ -192,7 +212,7 @@ def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
 
 
 class SqlStore(ActivityReads):
-    """The ``Store`` protocol on one SQLAlchemy async engine.
+    """The ``Store`` protocol on one SQLAlchemy engine.
 
     ``steps`` are the schema migrations this store applies when it opens; the
     default is newsmon's own list, and only tests pass another.
@@ -201,7 +221,7 @@ class SqlStore(ActivityReads):
     def __init__(self, url: str, *, steps: Sequence[Step] = STEPS) -> None:
         self._url = engine_url(url)
         self._shown = make_url(url).render_as_string(hide_password=True)
-        self._engine: AsyncEngine | None = None
+        self._engine: InlineEngine | AsyncEngine | None = None
         self._dialect = self._url.get_backend_name()
         self._memory = _is_memory(self._url)
         self._steps = tuple(steps)
@@ -273,21 +293,7 @@ class SqlStore(ActivityReads):
         """Connect, then create, upgrade or check the schema (``ConfigError`` if it can't)."""
         if self._engine is not None:
             return
-        options: dict[str, Any] = {}
-        if self._memory:
-            options["poolclass"] = StaticPool  # one connection, or every checkout is a new DB
-        elif self._dialect == "postgresql":
-            options.update(_POSTGRES_ENGINE)
-        if self._dialect == "sqlite":
-            from monitor.store.inline import inline_connector
-
-            options["async_creator"] = inline_connector(self._url)
-        try:
-            engine = create_async_engine(self._url, **options)
-        except ImportError as exc:
-            raise ConfigError(
-                f"storage {self.url}: the database driver is not installed ({exc.name})"
-            ) from exc
+        engine = open_engine(self._url)
         if self._dialect == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
             self._driver_rows = (
@@ -302,7 +308,7 @@ class SqlStore(ActivityReads):
             raise
         self._engine = engine
 
-    async def _prepare(self, engine: AsyncEngine) -> None:
+    async def _prepare(self, engine: InlineEngine | AsyncEngine) -> None:
         try:
             conn = await engine.connect()
         except (OSError, SQLAlchemyError) as exc:
@@ -324,7 +330,7 @@ class SqlStore(ActivityReads):
             self._engine = None
 
     @contextlib.asynccontextmanager
-    async def _tx(self, write: bool) -> AsyncIterator[AsyncConnection]:
+    async def _tx(self, write: bool) -> AsyncIterator[Connection]:
         """One transaction, committed when the block ends without an exception."""
         if self._engine is None:
             raise RuntimeError("store is not open")
@@ -338,14 +344,12 @@ class SqlStore(ActivityReads):
         if self._memory:
             return self._lock
         if write and self._dialect == "sqlite":
-            from monitor.store.inline import write_lock
-
             return write_lock(str(Path(self._url.database or "").resolve()))
         return contextlib.nullcontext()
 
     def _within(
-        self, conn: AsyncConnection | None, write: bool
-    ) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        self, conn: Connection | None, write: bool
+    ) -> contextlib.AbstractAsyncContextManager[Connection]:
         """The unit's connection when a call is part of one, else a transaction of its own."""
         return contextlib.nullcontext(conn) if conn is not None else self._tx(write)
 
@@ -372,9 +376,7 @@ class SqlStore(ActivityReads):
     async def feed_state(self, url: str) -> FeedState | None:
         return await self._reads.run_batched(self._feed_states, url)
 
-    async def _feed_states(
-        self, conn: AsyncConnection, urls: Sequence[str]
-    ) -> list[FeedState | None]:
+    async def _feed_states(self, conn: Connection, urls: Sequence[str]) -> list[FeedState | None]:
         """feed_state of the polls asking at once: a query for each chunk of them."""
         found: dict[str, FeedState] = {}
         for chunk in _chunks(sorted(set(urls))):
@@ -392,7 +394,7 @@ class SqlStore(ActivityReads):
         await self._writes.run_batched(self._save_feed_states, params)
 
     async def _save_feed_states(
-        self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]
+        self, conn: Connection, rows: Sequence[dict[str, Any]]
     ) -> list[None]:
         """save_feed_state of the polls saving at once: their rows in one execution
         (of a feed saved twice, the last, as saving one after the other leaves it)."""
@@ -427,7 +429,7 @@ class SqlStore(ActivityReads):
         return won
 
     async def _claim_feeds(
-        self, conn: AsyncConnection, claims: Sequence[tuple[str, datetime, datetime]]
+        self, conn: Connection, claims: Sequence[tuple[str, datetime, datetime]]
     ) -> list[bool]:
         """claim_feed of the claims made at once (a tick claims every feed due).
 
@@ -485,7 +487,7 @@ class SqlStore(ActivityReads):
         return taken
 
     async def _take_polls(
-        self, conn: AsyncConnection, takes: Sequence[tuple[str, datetime]]
+        self, conn: Connection, takes: Sequence[tuple[str, datetime]]
     ) -> list[bool]:
         results: list[bool] = []
         for url, until in takes:
@@ -532,7 +534,7 @@ class SqlStore(ActivityReads):
         *,
         story: StoryEntry | None = None,
         plans: Mapping[str, Plan] | None = None,
-        within: AsyncConnection | None = None,
+        within: Connection | None = None,
     ) -> dict[str, int]:
         """See ``Store.record_item``: ``SqlUnit``'s three steps, for one item
         (``enqueue`` refuses alerts about another item: nothing is written)."""
@@ -575,9 +577,7 @@ class SqlStore(ActivityReads):
     async def story_sources(self, story_id: str) -> list[StorySource]:
         return await self._reads.run_batched(self._sources, story_id)  # asked for every alert sent
 
-    async def _sources(
-        self, conn: AsyncConnection, story_ids: Sequence[str]
-    ) -> list[list[StorySource]]:
+    async def _sources(self, conn: Connection, story_ids: Sequence[str]) -> list[list[StorySource]]:
         found: dict[str, list[StorySource]] = {}
         for chunk in _chunks(sorted(set(story_ids))):
             for row in await conn.execute(self._sources_of, {"stories": list(chunk)}):
@@ -640,7 +640,7 @@ class SqlStore(ActivityReads):
         wanted = sorted(set(fingerprints))  # sorted: workers lock shared rows alike
         refresh, read, note = self._carried
 
-        async def mark(conn: AsyncConnection) -> set[str]:
+        async def mark(conn: Connection) -> set[str]:
             seen: set[str] = set()
             for chunk in _chunks(wanted):
                 found = sorted((await conn.execute(read, {"items": chunk})).scalars())
@@ -861,7 +861,7 @@ class SqlStore(ActivityReads):
         await self._writes.run_batched(self._settle_each, (alert_id, now))
 
     async def _settle_each(
-        self, conn: AsyncConnection, reports: Sequence[tuple[int, datetime]]
+        self, conn: Connection, reports: Sequence[tuple[int, datetime]]
     ) -> list[None]:
         """mark_delivered of the alerts reported at once, each of which went out
         in a message of its own: a statement for their rows, one for their
@@ -888,7 +888,7 @@ class SqlStore(ActivityReads):
             await self._settle(conn, alert_ids, now, kind)
 
     async def _settle(
-        self, conn: AsyncConnection, alert_ids: Sequence[int], now: datetime, kind: MessageKind
+        self, conn: Connection, alert_ids: Sequence[int], now: datetime, kind: MessageKind
     ) -> None:
         """The alerts went out in one message: history now, and the message recorded."""
         wanted = list(dict.fromkeys(alert_ids))
@@ -968,7 +968,7 @@ class SqlStore(ActivityReads):
     async def is_settled(self, alert_id: int) -> bool:
         return await self._reads.run_batched(self._settled, alert_id)  # asked for every alert sent
 
-    async def _settled(self, conn: AsyncConnection, alert_ids: Sequence[int]) -> list[bool]:
+    async def _settled(self, conn: Connection, alert_ids: Sequence[int]) -> list[bool]:
         unsettled: set[int] = set()
         for chunk in _chunks(sorted(set(alert_ids))):
             unsettled.update((await conn.execute(self._unsettled_of, {"alerts": chunk})).scalars())
@@ -1240,7 +1240,7 @@ class _DriverRows:
             self.compiled[columns] = (str(compiled), order)
         return self.compiled[columns]
 
-    async def insert(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    async def insert(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert ``rows``, dicts of the same columns (as the statement's executemany takes)."""
         if not rows:
             return
@@ -1327,7 +1327,7 @@ def _pending(row: Row[Any]) -> PendingAlert:
 class SqlUnit:
     """Store calls made inside one ``serialized`` transaction (see ``StoreUnit``)."""
 
-    def __init__(self, store: SqlStore, conn: AsyncConnection) -> None:
+    def __init__(self, store: SqlStore, conn: Connection) -> None:
         self._store = store
         self._conn = conn
 

@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 import asyncpg
 from sqlalchemy import Connection, MetaData, event, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.core.alerts import Alert
 from monitor.core.items import Item
@@ -27,7 +26,7 @@ from monitor.core.outbox import PendingAlert
 from monitor.core.retention import Cutoffs
 from monitor.store import Store
 from monitor.store.schema import outbox, seen_items
-from monitor.store.sql import SqlStore, engine_url
+from monitor.store.sql import SqlStore, engine_url, open_engine
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 LONG_AGO = T0 - timedelta(days=3650)
@@ -108,7 +107,7 @@ async def load_snapshot(url: str, version: int) -> None:
 
 async def inspect_db(url: str, look: Callable[[Connection], T]) -> T:
     """Runs ``look`` on a plain SQLAlchemy connection to the database and commits."""
-    engine = create_async_engine(engine_url(url))
+    engine = open_engine(engine_url(url))
     try:
         async with engine.begin() as conn:
             return await conn.run_sync(look)

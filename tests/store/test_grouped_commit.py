@@ -9,21 +9,23 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.engine import make_url
 
+from monitor.store.connection import Connection
 from monitor.store.grouped import Grouped
+from monitor.store.inline import InlineEngine
 
 
 async def test_operations_at_once_share_transactions_and_each_gets_its_result(
     tmp_path: Path,
 ) -> None:
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'g.db'}")
+    engine = InlineEngine(make_url(f"sqlite:///{tmp_path / 'g.db'}"))
     async with engine.begin() as conn:
         await conn.execute(text("create table t (n integer primary key)"))
     transactions = 0
 
     @contextlib.asynccontextmanager
-    async def transaction() -> AsyncIterator[AsyncConnection]:
+    async def transaction() -> AsyncIterator[Connection]:
         nonlocal transactions
         transactions += 1
         async with engine.begin() as conn:
@@ -32,7 +34,7 @@ async def test_operations_at_once_share_transactions_and_each_gets_its_result(
     grouped = Grouped(transaction)
 
     def insert(n: int):  # type: ignore[no-untyped-def]
-        async def op(conn: AsyncConnection) -> int:
+        async def op(conn: Connection) -> int:
             if n == 13:
                 raise ValueError("thirteen")
             await conn.execute(text("insert into t (n) values (:n)"), {"n": n})
@@ -48,7 +50,7 @@ async def test_operations_at_once_share_transactions_and_each_gets_its_result(
         n * 2 for n in range(100) if n != 13
     ]
     assert [str(r) for r in results if isinstance(r, Exception)] == ["thirteen"]
-    async with engine.connect() as conn:
+    async with engine.begin() as conn:
         stored = (await conn.execute(text("select count(*) from t"))).scalar_one()
     assert stored == 99
     # all asked for before the first transaction began: one for the hundred,
@@ -63,14 +65,14 @@ async def test_operations_at_once_share_transactions_and_each_gets_its_result(
 async def test_batched_operations_at_once_run_once_for_all_and_one_failing_fails_alone(
     tmp_path: Path,
 ) -> None:
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'g.db'}")
+    engine = InlineEngine(make_url(f"sqlite:///{tmp_path / 'g.db'}"))
     async with engine.begin() as conn:
         await conn.execute(text("create table t (n integer primary key)"))
     grouped = Grouped(lambda: engine.begin())
     calls: list[list[int]] = []
     order: list[str] = []
 
-    async def insert_all(conn: AsyncConnection, ns: Sequence[int]) -> list[int]:
+    async def insert_all(conn: Connection, ns: Sequence[int]) -> list[int]:
         calls.append(list(ns))
         order.append("batch")
         if 13 in ns:
@@ -78,7 +80,7 @@ async def test_batched_operations_at_once_run_once_for_all_and_one_failing_fails
         await conn.execute(text("insert into t (n) values (:n)"), [{"n": n} for n in ns])
         return [n * 2 for n in ns]
 
-    async def plain(conn: AsyncConnection) -> str:
+    async def plain(conn: Connection) -> str:
         order.append("plain")
         return "plain"
 
@@ -98,7 +100,7 @@ async def test_batched_operations_at_once_run_once_for_all_and_one_failing_fails
     assert calls[:2] == [list(range(10)), list(range(10, 20))]
     assert order[:3] == ["batch", "plain", "batch"]
     assert calls[2:] == [[n] for n in range(20)]
-    async with engine.connect() as conn:
+    async with engine.begin() as conn:
         stored = (await conn.execute(text("select count(*) from t"))).scalar_one()
     assert stored == 19
     await engine.dispose()
