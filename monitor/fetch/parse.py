@@ -163,6 +163,8 @@ def _parse_fast(body: bytes, content_type: str | None, base_url: str) -> Any | N
 
 def _entry(entry: Any, atom: bool) -> dict[str, Any]:
     """A feedparser-rs entry as the dict ``normalise_entry`` reads."""
+    # each attribute read once: feedparser-rs makes a new object at every read
+    link, published = entry.link, entry.published_parsed
     shaped = {
         "id": entry.id,
         "title": entry.title,
@@ -170,9 +172,10 @@ def _entry(entry: Any, atom: bool) -> dict[str, Any]:
         "summary": entry.summary,
         "summary_detail": _construct(entry.summary_detail),
         "content": [_construct(part) for part in entry.content or ()],
-        "link": _href(entry.link, atom) if entry.link is not None else None,
-        "published_parsed": entry.published_parsed,
-        "updated_parsed": entry.updated_parsed,
+        "link": _href(link, atom) if link is not None else None,
+        "published_parsed": published,
+        # read only without a published time, as normalise_entry reads it
+        "updated_parsed": entry.updated_parsed if published is None else None,
     }
     return {key: value for key, value in shaped.items() if value is not None}
 

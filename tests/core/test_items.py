@@ -245,6 +245,23 @@ def test_canonical_link_is_idempotent(url: str) -> None:
     assert "utm_" not in once and "#" not in once
 
 
+# fmt: off
+_LINK_PARTS = st.sampled_from([
+    "http://", "https://", "HTTPS://", "news.example.org", "a-b.example", "Host", "host.", "h_1",
+    ":443", ":8080", "@", "/", "/a/b", "/%7E", "/ä", "/x y", "/\t", "/\x7f", ";p", "?", "?q=1",
+    "?utm_source=x", "#frag", "..", "-",
+])
+# fmt: on
+
+
+@given(st.lists(_LINK_PARTS, max_size=6).map("".join), st.sampled_from([None, "https://h/f.xml"]))
+@example("https://news.example.org/world/2026/12/01/talks", None)
+@example("https://host./a", None)  # a trailing dot goes
+@example("https://h/a\tb", None)  # urlsplit drops a tab
+def test_a_link_already_canonical_is_taken_as_it_is(url: str, base: str | None) -> None:
+    assert canonical_link(url, base) == items_module._canonicalised(url.strip(), base)
+
+
 # -- fingerprint ----------------------------------------------------------------
 
 
