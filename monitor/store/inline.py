@@ -33,18 +33,13 @@ import contextlib
 import weakref
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Connection, CursorResult, Dialect, Engine
 
 if TYPE_CHECKING:
-    from typing import TypeVarTuple
-
     from sqlalchemy import Executable
-    from sqlalchemy.sql.selectable import TypedReturnsRows
-
-    _Ts = TypeVarTuple("_Ts")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -60,29 +55,19 @@ class InlineConnection:
         self._worker = worker
         self._bulk = False  # the transaction sent work to the worker thread
 
-    @overload
-    async def execute(
-        self, statement: TypedReturnsRows[*_Ts], parameters: Any = None
-    ) -> CursorResult[*_Ts]: ...
-
-    @overload
-    async def execute(
-        self, statement: Executable, parameters: Any = None
-    ) -> CursorResult[*tuple[Any, ...]]: ...
-
     async def execute(
         self, statement: Executable, parameters: Any = None
     ) -> CursorResult[*tuple[Any, ...]]:
-        run = self.sync_connection.execute
-        if _is_bulk(parameters):
-            return await self._on_worker(run, statement, parameters)
-        return run(statement, parameters)
+        return await self._run(self.sync_connection.execute, statement, parameters)
 
     async def exec_driver_sql(
         self, statement: str, parameters: Any = None
     ) -> CursorResult[*tuple[Any, ...]]:
-        run = self.sync_connection.exec_driver_sql
-        if _is_bulk(parameters):
+        return await self._run(self.sync_connection.exec_driver_sql, statement, parameters)
+
+    async def _run(self, run: Callable[[Any, Any], T], statement: Any, parameters: Any) -> T:
+        """Inline, or an executemany of ``BULK_ROWS`` rows or more on the worker thread."""
+        if isinstance(parameters, list) and len(parameters) >= BULK_ROWS:
             return await self._on_worker(run, statement, parameters)
         return run(statement, parameters)
 
@@ -145,10 +130,6 @@ class InlineEngine:
         # after whatever the worker thread is still doing with a connection
         await asyncio.get_running_loop().run_in_executor(self._worker, self.sync_engine.dispose)
         self._worker.shutdown()
-
-
-def _is_bulk(parameters: Any) -> bool:
-    return isinstance(parameters, list) and len(parameters) >= BULK_ROWS
 
 
 # one write lock per database file and event loop, shared by every store of the

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from monitor.store.sql import SqlStore
 from tests.store.factories import FEED, T0, alert, item
 
@@ -63,5 +65,29 @@ async def test_the_loop_keeps_running_while_a_bulk_write_is_in_sqlite(db_path: P
         assert turns >= 100  # inline, the loop would not turn until the write ended
         fingerprints = [it.fingerprint for it in quiet]
         assert await store.carried(FEED, fingerprints, T0, T0) == set()  # all recorded
+    finally:
+        await store.close()
+
+
+async def test_a_bulk_write_cancelled_midway_leaves_the_store_whole_and_usable(
+    db_path: Path,
+) -> None:
+    # a stop that cancels the match stage while SQLite writes its rows on the
+    # worker thread: the transaction ends there, after them, and is rolled back
+    store = SqlStore(f"sqlite:///{db_path}")
+    await store.open()
+    quiet = [item(f"guid:cancelled-{n}", f"Cancelled story number {n}") for n in range(20_000)]
+    try:
+        writing = asyncio.create_task(store.record_quiet(quiet, T0))
+        await asyncio.sleep(0)  # it runs up to its first wait: the rows in SQLite
+        assert not writing.done()
+        writing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writing
+        fingerprints = [it.fingerprint for it in quiet]
+        assert await store.carried(FEED, fingerprints, T0, T0) == set(fingerprints)  # none kept
+        after = [item(f"guid:after-{n}", f"A later story number {n}") for n in range(500)]
+        await store.record_quiet(after, T0)
+        assert await store.carried(FEED, [it.fingerprint for it in after], T0, T0) == set()
     finally:
         await store.close()
